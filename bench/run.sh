@@ -1,0 +1,271 @@
+#!/bin/sh
+# Throughput and loss of netflow-concentrator, side by side with nfcapd
+# (nfdump) and nfacctd (pmacct), on the same synthetic NetFlow v5 datagrams.
+#
+#   bench/run.sh [-d SECONDS] [-r "RATE..."] [-p POOL] [-o RESULTS] [RECEIVER...]
+#
+# RECEIVER: nfc-file (file output to /dev/null), nfc-sekoia (Sekoia output
+# over TLS to bench/nfc-tls-sink), nfcapd, nfacctd. Default: all four.
+# RATE: datagrams per second offered (30 v5 records each); 0 is full speed.
+#
+# Every trial: the receiver pinned to CPU 1, nfc-replay (and the TLS sink)
+# pinned to CPU 0, inside a private network namespace (unshare -n) so
+# /proc/net/snmp's RcvbufErrors counts only this run. A trial is lossless when
+# the records the receiver decoded (nfc: its output's records counter or the
+# sink's frame count; nfcapd: its Flows total; nfacctd: the packet sum of its
+# aggregates against the packets sent) equal the records sent.
+# A receiver's sweep stops after two lossy rates in a row.
+# Needs root (unshare, SO_RCVBUFFORCE). See bench/README.md.
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+B=${NFC_BUILDDIR:-$(cd "$HERE/.." && pwd)}
+DUR=4
+RATES="10000 20000 33334 50000 70000 100000 140000 200000 0"
+POOL=1000
+RESULTS=""
+PORT=2055
+SINK_PORT=10514
+
+while getopts d:r:p:o: opt; do
+	case $opt in
+	d) DUR=$OPTARG ;;
+	r) RATES=$OPTARG ;;
+	p) POOL=$OPTARG ;;
+	o) RESULTS=$OPTARG ;;
+	*) sed -n '2,12p' "$0"; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+RECEIVERS=${*:-nfc-file nfc-sekoia nfcapd nfacctd}
+
+if [ -z "${NFC_BENCH_NETNS:-}" ]; then
+	[ "$(id -u)" = 0 ] || { echo "bench/run.sh: needs root (unshare -n, SO_RCVBUFFORCE)"; exit 2; }
+	NFC_BENCH_NETNS=1 exec unshare -n -- /bin/sh "$0" -d "$DUR" -r "$RATES" -p "$POOL" \
+		${RESULTS:+-o "$RESULTS"} $RECEIVERS
+fi
+ip link set lo up
+
+REPLAY="$B/bench/nfc-replay"
+SINK="$B/bench/nfc-tls-sink"
+DAEMON="$B/netflow-concentrator"
+export NETFLOW_CONCENTRATOR_PLUGIN_DIR="${NETFLOW_CONCENTRATOR_PLUGIN_DIR:-$B/build-plugins}"
+[ -x "$REPLAY" ] || { echo "bench/run.sh: build first (make): $REPLAY missing"; exit 2; }
+[ "$(nproc)" -ge 2 ] || echo "warning: one CPU only: sender and receiver share it"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/nfc-bench.XXXXXX")
+RPID=""
+SPID=""
+cleanup() {
+	[ -n "$RPID" ] && kill "$RPID" 2>/dev/null
+	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+HZ=$(getconf CLK_TCK)
+out() { echo "$*"; [ -n "$RESULTS" ] && echo "$*" >>"$RESULTS"; return 0; }
+
+rcvbuf_errors() { awk '/^Udp:/ { if (h) { print $6; exit } h = 1 }' /proc/net/snmp; }
+# CPU ticks (user + system) of a process, all threads.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+wait_udp_port() {
+	n=50
+	while [ $n -gt 0 ]; do
+		grep -qi ":$(printf %04X "$1") " /proc/net/udp /proc/net/udp6 2>/dev/null && return 0
+		sleep 0.1; n=$((n - 1))
+	done
+	return 1
+}
+field() { sed -n "s/.*[ ]$1=\([0-9]*\).*/\1/p" | tail -1; }
+
+# ---- receivers: start_X; finish_X drains, stops and sets GOT and CPU1 ----
+
+nfc_config() {
+	cat >"$T/nfc.ini" <<EOF
+[core]
+stats_interval=1
+
+[listener]
+bind=127.0.0.1
+port=$PORT
+rcvbuf=32M
+EOF
+	if [ "$1" = file ]; then
+		cat >>"$T/nfc.ini" <<EOF
+
+[output devnull]
+plugin=file
+path=/dev/null
+EOF
+	else
+		cat >>"$T/nfc.ini" <<EOF
+
+[forwarder]
+host=127.0.0.1
+port=$SINK_PORT
+intake_key=BENCHMARKKEY0123456789
+ca_file=$T/cert.pem
+server_name=localhost
+EOF
+	fi
+}
+
+start_nfc() {
+	nfc_config "$1"
+	taskset -c 1 "$DAEMON" -c "$T/nfc.ini" >"$T/nfc.out" 2>"$T/nfc.log" &
+	RPID=$!
+	wait_udp_port $PORT || { cat "$T/nfc.log"; echo "daemon did not start"; exit 1; }
+}
+
+# The output's records counter from the last stats line of an output (the
+# only instances whose stats carry queued=).
+nfc_out_records() { grep 'stats:.*queued=' "$T/nfc.log" | tail -1 | field records; }
+sink_frames() { sed -n 's/.*frames=\([0-9]*\).*/\1/p' "$T/sink.stats" 2>/dev/null; }
+
+finish_nfc() {
+	# Drain: wait until the delivered count stops moving (stats every 1 s).
+	prev=-1; n=30
+	while [ $n -gt 0 ]; do
+		sleep 1.1
+		if [ "$1" = sekoia ]; then cur=$(sink_frames); else cur=$(nfc_out_records); fi
+		cur=${cur:-0}
+		[ "$cur" = "$prev" ] && break
+		prev=$cur; n=$((n - 1))
+	done
+	CPU1=$(cpu_ticks "$RPID")
+	kill -TERM "$RPID"; wait "$RPID"; RPID=""
+	if [ "$1" = sekoia ]; then
+		sleep 1.1
+		GOT=$(sink_frames)
+	else
+		GOT=$(nfc_out_records)
+	fi
+}
+
+start_sink() {
+	[ -f "$T/cert.pem" ] || openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+		-addext subjectAltName=DNS:localhost -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null
+	rm -f "$T/sink.stats"
+	taskset -c 0 "$SINK" -c "$T/cert.pem" -k "$T/key.pem" -p $SINK_PORT -s "$T/sink.stats" &
+	SPID=$!
+	sleep 0.3
+}
+stop_sink() { kill "$SPID"; wait "$SPID"; SPID=""; }
+
+start_nfcapd() {
+	rm -rf "$T/nfcapd"; mkdir -p "$T/nfcapd"
+	taskset -c 1 nfcapd -w "$T/nfcapd" -b 127.0.0.1 -p $PORT -B 33554432 -t 3600 \
+		>"$T/nfcapd.log" 2>&1 &
+	RPID=$!
+	wait_udp_port $PORT || { cat "$T/nfcapd.log"; exit 1; }
+}
+finish_nfcapd() {
+	sleep 1
+	CPU1=$(cpu_ticks "$RPID")
+	kill -TERM "$RPID"; wait "$RPID"; RPID=""
+	GOT=$(sed -n 's/.*Flows: \([0-9]*\),.*/\1/p' "$T/nfcapd.log" | tail -1)
+}
+
+start_nfacctd() {
+	rm -f "$T"/nfacctd-*.csv
+	cat >"$T/nfacctd.conf" <<EOF
+daemonize: false
+nfacctd_ip: 127.0.0.1
+nfacctd_port: $PORT
+nfacctd_pipe_size: 33554432
+plugins: print[p]
+aggregate[p]: proto
+print_output[p]: csv
+print_output_file[p]: $T/nfacctd-%s.csv
+print_refresh_time[p]: 3600
+plugin_pipe_size[p]: 102400000
+plugin_buffer_size[p]: 102400
+EOF
+	taskset -c 1 nfacctd -f "$T/nfacctd.conf" >"$T/nfacctd.log" 2>&1 &
+	RPID=$!
+	wait_udp_port $PORT || { cat "$T/nfacctd.log"; exit 1; }
+	sleep 0.5
+}
+# nfacctd only writes aggregates: the records it decoded are estimated from
+# its packet sum against the packets sent (exact when nothing is lost).
+finish_nfacctd() {
+	sleep 1
+	CPU1=$(cpu_ticks "$RPID")
+	kill -INT "$RPID"; wait "$RPID"; RPID=""
+	pk=$(cat "$T"/nfacctd-*.csv 2>/dev/null | awk -F, '$2 ~ /^[0-9]+$/ { s += $2 } END { printf "%.0f", s }')
+	if [ "$pk" = "$SENT_PACKETS" ]; then
+		GOT=$SENT_RECORDS
+	else
+		GOT=$(awk -v p="$pk" -v s="$SENT_PACKETS" -v r="$SENT_RECORDS" \
+			'BEGIN { printf "%.0f", s ? p / s * r : 0 }')
+	fi
+}
+
+# ---- one trial ------------------------------------------------------------
+
+# trial RECEIVER RATE: prints one table row; true when lossless.
+# CPU is the receiver's CPU time from the start of the replay to the end of
+# the drain, divided by the replay's duration: the share of one core the
+# offered load costs (over 100 % means it cannot keep up).
+trial() {
+	rx=$1 rate=$2
+	case $rx in
+	nfc-file) start_nfc file ;;
+	nfc-sekoia) start_sink; start_nfc sekoia ;;
+	nfcapd) start_nfcapd ;;
+	nfacctd) start_nfacctd ;;
+	esac
+	E0=$(rcvbuf_errors)
+	CPU0=$(cpu_ticks "$RPID")
+	line=$(taskset -c 0 "$REPLAY" -q --gen-v5 "$POOL" -r "$rate" -t "$DUR" -d 127.0.0.1:$PORT)
+	SENT_DG=$(echo "$line" | field datagrams)
+	SENT_RECORDS=$(echo "$line" | field records)
+	SENT_PACKETS=$(echo "$line" | field packets)
+	SECS=$(echo "$line" | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p')
+	GOT=0 CPU1=$CPU0
+	case $rx in
+	nfc-file) finish_nfc file ;;
+	nfc-sekoia) finish_nfc sekoia; stop_sink ;;
+	nfcapd) finish_nfcapd ;;
+	nfacctd) finish_nfacctd ;;
+	esac
+	E1=$(rcvbuf_errors)
+	GOT=${GOT:-0}
+	lost=$((SENT_RECORDS - GOT))
+	drops=$((E1 - E0))
+	row=$(awk -v rx="$rx" -v rate="$rate" -v dg="$SENT_DG" -v rec="$SENT_RECORDS" -v s="$SECS" \
+		-v got="$GOT" -v lost="$lost" -v drops="$drops" -v c="$((CPU1 - CPU0))" -v hz="$HZ" 'BEGIN {
+		printf "| %-10s | %7s | %8.0f | %9.0f | %9.0f | %5.0f%% | %7.0f | %9.0f |",
+		       rx, rate == 0 ? "max" : rate, dg / s, rec / s, got / s, c / hz / s * 100, drops, lost }')
+	out "$row"
+	[ "$lost" -eq 0 ] && [ "$drops" -eq 0 ]
+}
+
+out "## $(date -u +%Y-%m-%dT%H:%MZ) kernel $(uname -r), $(nproc) CPUs, ${DUR} s trials, v5 30 records/datagram, pool $POOL datagrams"
+out ""
+out "| receiver   | offered | dgrams/s | records/s | decoded/s |  CPU  | rcvbuf  |   lost    |"
+out "|------------|---------|----------|-----------|-----------|-------|---------|-----------|"
+SUMMARY=""
+for rx in $RECEIVERS; do
+	case $rx in
+	nfcapd|nfacctd) command -v "$rx" >/dev/null || { out "| $rx | not installed |"; continue; } ;;
+	nfc-file|nfc-sekoia) [ -x "$DAEMON" ] || { out "| $rx | $DAEMON missing |"; continue; } ;;
+	*) echo "unknown receiver $rx"; exit 2 ;;
+	esac
+	best="none" bad=0
+	for rate in $RATES; do
+		if trial "$rx" "$rate"; then
+			best=$rate bad=0
+		else
+			bad=$((bad + 1))
+			[ $bad -ge 2 ] && break
+		fi
+	done
+	SUMMARY="$SUMMARY$rx: highest lossless offered rate $best datagrams/s (0 = full speed)
+"
+done
+out ""
+printf '%s' "$SUMMARY" | while read -r l; do out "$l"; done

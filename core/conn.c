@@ -1,0 +1,569 @@
+/*
+ * Outbound connections owned by the core: TCP, then TLS unless the instance
+ * set tls=no. Outputs see only struct nfc_conn and the four nfc_conn_*
+ * calls; the SSL_CTX of an output is built once at start (nfc_tls_prepare).
+ *
+ * The socket stays non-blocking for its whole life and every wait goes
+ * through poll() with a deadline, so connect, handshake, write and close all
+ * have bounded durations whatever the peer does.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "nfc.h"
+
+#define CONNECT_TIMEOUT_MS 10000
+#define HANDSHAKE_TIMEOUT_MS 10000
+#define WRITE_STALL_TIMEOUT_MS 60000 /* no progress at all for this long: broken */
+#define CLOSE_DRAIN_TIMEOUT_MS 2000
+
+struct nfc_conn {
+	struct nfc_ctx *ctx;
+	int fd;
+	SSL *ssl;   /* NULL with tls=no */
+	int broken; /* a write or read failed: skip close_notify */
+	char peer[300]; /* "host:port" for log lines */
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for `events` on fd until the absolute deadline (ms, CLOCK_MONOTONIC).
+ * Returns 1 when ready, 0 on timeout, -1 on a poll error. */
+static int wait_fd(int fd, short events, long long deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	long long left;
+	int r;
+
+	for (;;) {
+		left = deadline - now_ms();
+		if (left < 0)
+			left = 0;
+		r = poll(&pfd, 1, (int)left);
+		if (r >= 0)
+			return r > 0;
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+static int is_ip_literal(const char *name)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, name, a) == 1 || inet_pton(AF_INET6, name, a) == 1;
+}
+
+/* The first reason in OpenSSL's error queue, or `def`. */
+static const char *ssl_reason(const char *def)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *r = e ? ERR_reason_error_string(e) : NULL;
+
+	return r ? r : def;
+}
+
+int nfc_tls_prepare(struct nfc_ctx *ctx)
+{
+	const char *ca = ctx->tls.ca_file && ctx->tls.ca_file[0] ? ctx->tls.ca_file : NULL;
+	SSL_CTX *sc;
+	FILE *f;
+
+	if (!ctx->tls.tls) {
+		nfc_log(ctx, NFC_LOG_WARN, "tls=no: plain TCP, the intake key and the flows travel "
+		        "unencrypted (use this in a lab only)");
+		return NFC_OK;
+	}
+	if (ca) {
+		/* Say why a file cannot be used before OpenSSL says "system lib". */
+		f = fopen(ca, "r");
+		if (!f) {
+			nfc_log(ctx, NFC_LOG_ERR, "ca_file %s: %s", ca, strerror(errno));
+			return NFC_EINVAL;
+		}
+		fclose(f);
+	}
+	OPENSSL_init_ssl(0, NULL);
+	ERR_clear_error();
+	sc = SSL_CTX_new(TLS_client_method());
+	if (!sc) {
+		nfc_log(ctx, NFC_LOG_ERR, "cannot create a TLS context: %s", ssl_reason("unknown error"));
+		return NFC_ENOMEM;
+	}
+	if (!SSL_CTX_set_min_proto_version(sc, TLS1_2_VERSION))
+		goto err_ctx;
+	/* Writes resume after WANT_WRITE with a moved pointer and a shorter
+	 * length; partial writes let one loop serve TLS and plain TCP. */
+	SSL_CTX_set_mode(sc, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (ca) {
+		if (!SSL_CTX_load_verify_locations(sc, ca, NULL)) {
+			nfc_log(ctx, NFC_LOG_ERR, "ca_file %s: cannot load CA certificates (%s): it must be "
+			        "a PEM file of CA certificates", ca, ssl_reason("no certificate found"));
+			SSL_CTX_free(sc);
+			return NFC_EINVAL;
+		}
+	} else if (!SSL_CTX_set_default_verify_paths(sc)) {
+		goto err_ctx;
+	}
+	if (ctx->tls.verify) {
+		SSL_CTX_set_verify(sc, SSL_VERIFY_PEER, NULL);
+		nfc_log(ctx, NFC_LOG_INFO, "TLS 1.2+: server certificate verified against %s%s, name %s",
+		        ca ? "ca_file " : "the system trust store", ca ? ca : "",
+		        ctx->tls.server_name && ctx->tls.server_name[0] ? ctx->tls.server_name :
+		        "of the host connected to");
+	} else {
+		SSL_CTX_set_verify(sc, SSL_VERIFY_NONE, NULL);
+		nfc_log(ctx, NFC_LOG_WARN, "tls_verify=no: the server certificate is NOT checked; anyone "
+		        "on the path can read the intake key and the flows (use this in a lab only)");
+	}
+	ctx->ssl_ctx = sc;
+	return NFC_OK;
+
+err_ctx:
+	nfc_log(ctx, NFC_LOG_ERR, "cannot set up TLS: %s", ssl_reason("unknown error"));
+	SSL_CTX_free(sc);
+	return NFC_ERROR;
+}
+
+void nfc_tls_release(struct nfc_ctx *ctx)
+{
+	SSL_CTX_free(ctx->ssl_ctx);
+	ctx->ssl_ctx = NULL;
+}
+
+static void set_sockopts(int fd)
+{
+	int on = 1, off = 0, idle = 60, intvl = 10, cnt = 6;
+
+	/* We write large buffers: let the kernel coalesce. Keepalive finds a
+	 * dead intake while idle. Failures here only cost tuning. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &off, sizeof(off));
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
+/* Non-blocking connect to one address with a deadline. Returns the socket,
+ * or -errno (ETIMEDOUT on timeout). */
+static int connect_one(const struct addrinfo *ai, long long deadline)
+{
+	socklen_t elen = sizeof(int);
+	int fd, err = 0, r;
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd < 0)
+		return -errno;
+	set_sockopts(fd);
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return fd;
+	if (errno != EINPROGRESS) {
+		err = errno;
+		goto err_fd;
+	}
+	r = wait_fd(fd, POLLOUT, deadline);
+	if (r <= 0) {
+		err = r == 0 ? ETIMEDOUT : errno;
+		goto err_fd;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+		err = errno;
+	if (err)
+		goto err_fd;
+	return fd;
+
+err_fd:
+	close(fd);
+	return -err;
+}
+
+static int name_not_found(int gai)
+{
+#ifdef EAI_NODATA
+	if (gai == EAI_NODATA)
+		return 1;
+#endif
+	return gai == EAI_NONAME || gai == EAI_AGAIN || gai == EAI_FAIL;
+}
+
+static const char *errno_words(int err)
+{
+	switch (err) {
+	case ECONNREFUSED: return "connection refused (nothing listens on that port, or a firewall rejects it)";
+	case ETIMEDOUT: return "connection timed out (check that outbound TCP to this port is allowed)";
+	case ENETUNREACH: return "network unreachable (no route)";
+	case EHOSTUNREACH: return "host unreachable";
+	case 0: return "no usable address";
+	default: return strerror(err);
+	}
+}
+
+/* Explain a failed handshake in words an operator can act on. */
+static void log_handshake_failure(struct nfc_conn *c, int sslerr, int timed_out)
+{
+	struct nfc_ctx *ctx = c->ctx;
+	long vr = SSL_get_verify_result(c->ssl);
+	const char *vs = X509_verify_cert_error_string(vr);
+	const char *name = ctx->tls.server_name && ctx->tls.server_name[0] ? ctx->tls.server_name : NULL;
+	const char *what = "TLS handshake with";
+
+	if (timed_out) {
+		nfc_log(ctx, NFC_LOG_ERR, "%s %s failed: no answer within %d s (is this a TLS port?)", what,
+		        c->peer, HANDSHAKE_TIMEOUT_MS / 1000);
+		return;
+	}
+	if (ctx->tls.verify && vr != X509_V_OK) {
+		switch (vr) {
+		case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+		case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+		case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+		case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+		case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+		case X509_V_ERR_CERT_UNTRUSTED:
+		case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+			if (ctx->tls.ca_file && ctx->tls.ca_file[0])
+				nfc_log(ctx, NFC_LOG_ERR, "%s %s failed: the server certificate is not trusted "
+				        "by ca_file %s (%s)", what, c->peer, ctx->tls.ca_file, vs);
+			else
+				nfc_log(ctx, NFC_LOG_ERR, "%s %s failed: the server certificate is not trusted "
+				        "(%s); set ca_file= for a private CA", what, c->peer, vs);
+			return;
+		case X509_V_ERR_HOSTNAME_MISMATCH:
+		case X509_V_ERR_IP_ADDRESS_MISMATCH:
+			nfc_log(ctx, NFC_LOG_ERR, "%s %s failed: the server certificate does not match host "
+			        "name %s (%s); check host=, or set server_name= to the name in the "
+			        "certificate", what, c->peer, name ? name : c->peer, vs);
+			return;
+		case X509_V_ERR_CERT_HAS_EXPIRED:
+		case X509_V_ERR_CERT_NOT_YET_VALID:
+			nfc_log(ctx, NFC_LOG_ERR, "%s %s failed: the server certificate is outside its "
+			        "validity period (%s); check the system clock", what, c->peer, vs);
+			return;
+		default:
+			nfc_log(ctx, NFC_LOG_ERR, "%s %s failed: the server certificate was refused (%s)",
+			        what, c->peer, vs);
+			return;
+		}
+	}
+	if (sslerr == SSL_ERROR_SYSCALL && !ERR_peek_last_error()) {
+		nfc_log(ctx, NFC_LOG_ERR, "%s %s failed: the server closed the connection (%s; is this "
+		        "a TLS port?)", what, c->peer, errno ? strerror(errno) : "EOF");
+		return;
+	}
+	if (ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION ||
+	    ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNSUPPORTED_PROTOCOL) {
+		nfc_log(ctx, NFC_LOG_ERR, "%s %s failed: no common protocol version (%s); TLS 1.2 or "
+		        "newer is required", what, c->peer, ssl_reason("protocol version"));
+		return;
+	}
+	if (ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_WRONG_VERSION_NUMBER) {
+		nfc_log(ctx, NFC_LOG_ERR, "%s %s failed: the server does not speak TLS (%s); is tls=no "
+		        "intended?", what, c->peer, ssl_reason("wrong version number"));
+		return;
+	}
+	nfc_log(ctx, NFC_LOG_ERR, "%s %s failed: %s", what, c->peer, ssl_reason("unknown TLS error"));
+}
+
+/* TLS client handshake on a connected socket. NFC_OK or NFC_RETRY. */
+static int tls_handshake(struct nfc_conn *c, const char *host)
+{
+	struct nfc_ctx *ctx = c->ctx;
+	const char *name = ctx->tls.server_name && ctx->tls.server_name[0] ? ctx->tls.server_name : host;
+	long long deadline = now_ms() + HANDSHAKE_TIMEOUT_MS;
+	int ip = is_ip_literal(name);
+	int r, e, w;
+
+	ERR_clear_error();
+	c->ssl = SSL_new(ctx->ssl_ctx);
+	if (!c->ssl || !SSL_set_fd(c->ssl, c->fd)) {
+		nfc_log(ctx, NFC_LOG_ERR, "cannot set up TLS for %s: %s", c->peer, ssl_reason("no memory"));
+		return NFC_RETRY;
+	}
+	/* SNI is for names only (RFC 6066 section 3). */
+	if (!ip && !SSL_set_tlsext_host_name(c->ssl, name))
+		goto err_setup;
+	if (ctx->tls.verify) {
+		if (ip) {
+			if (!X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), name))
+				goto err_setup;
+		} else {
+			SSL_set_hostflags(c->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+			if (!SSL_set1_host(c->ssl, name))
+				goto err_setup;
+		}
+	}
+	for (;;) {
+		ERR_clear_error();
+		errno = 0;
+		r = SSL_connect(c->ssl);
+		if (r == 1)
+			return NFC_OK;
+		e = SSL_get_error(c->ssl, r);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+			break;
+		w = wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+		if (w <= 0) {
+			log_handshake_failure(c, e, 1);
+			c->broken = 1;
+			return NFC_RETRY;
+		}
+	}
+	log_handshake_failure(c, e, 0);
+	c->broken = 1;
+	return NFC_RETRY;
+
+err_setup:
+	nfc_log(ctx, NFC_LOG_ERR, "cannot set up TLS for %s (server name %s): %s", c->peer, name,
+	        ssl_reason("invalid name"));
+	c->broken = 1;
+	return NFC_RETRY;
+}
+
+NFC_EXPORT int nfc_conn_open(struct nfc_ctx *ctx, const char *host, unsigned port, struct nfc_conn **out)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
+	struct addrinfo *res = NULL, *ai;
+	long long deadline;
+	struct nfc_conn *c;
+	char portstr[8];
+	int r, err = 0;
+
+	if (!ctx || !host || !host[0] || !port || port > 65535 || !out)
+		return NFC_EINVAL;
+	*out = NULL;
+	if (ctx->tls.tls && !ctx->ssl_ctx) {
+		nfc_log(ctx, NFC_LOG_ERR, "nfc_conn_open: TLS was not prepared for this instance");
+		return NFC_EINVAL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NFC_ENOMEM;
+	c->ctx = ctx;
+	c->fd = -1;
+	snprintf(c->peer, sizeof(c->peer), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+	snprintf(portstr, sizeof(portstr), "%u", port);
+
+	r = getaddrinfo(host, portstr, &hints, &res);
+	if (r) {
+		if (name_not_found(r))
+			nfc_log(ctx, NFC_LOG_ERR, "cannot connect to %s: the name %s does not resolve (%s); "
+			        "check host= and the DNS settings", c->peer, host, gai_strerror(r));
+		else
+			nfc_log(ctx, NFC_LOG_ERR, "cannot connect to %s: %s", c->peer,
+			        r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+		free(c);
+		return NFC_RETRY;
+	}
+	/* Try every address (IPv6 and IPv4) in the resolver's order, each with
+	 * its own timeout, and report the last failure. */
+	for (ai = res; ai; ai = ai->ai_next) {
+		deadline = now_ms() + CONNECT_TIMEOUT_MS;
+		r = connect_one(ai, deadline);
+		if (r >= 0) {
+			c->fd = r;
+			break;
+		}
+		err = -r;
+	}
+	freeaddrinfo(res);
+	if (c->fd < 0) {
+		nfc_log(ctx, NFC_LOG_ERR, "cannot connect to %s: %s", c->peer, errno_words(err));
+		free(c);
+		return NFC_RETRY;
+	}
+	if (ctx->tls.tls) {
+		r = tls_handshake(c, host);
+		if (r != NFC_OK) {
+			nfc_conn_close(c);
+			return r;
+		}
+	}
+	*out = c;
+	return NFC_OK;
+}
+
+NFC_EXPORT int nfc_conn_write(struct nfc_conn *c, const void *p, size_t len)
+{
+	const char *s = p;
+	long long deadline = now_ms() + WRITE_STALL_TIMEOUT_MS;
+	size_t n;
+	ssize_t w;
+	short ev;
+	int r, e;
+
+	if (!c || (!p && len))
+		return NFC_EINVAL;
+	if (c->broken)
+		return NFC_RETRY;
+	while (len) {
+		ev = POLLOUT;
+		if (c->ssl) {
+			ERR_clear_error();
+			errno = 0;
+			r = SSL_write_ex(c->ssl, s, len, &n);
+			if (r == 1) {
+				s += n;
+				len -= n;
+				deadline = now_ms() + WRITE_STALL_TIMEOUT_MS;
+				continue;
+			}
+			e = SSL_get_error(c->ssl, r);
+			if (e == SSL_ERROR_WANT_READ)
+				ev = POLLIN;
+			else if (e != SSL_ERROR_WANT_WRITE)
+				goto broken_tls;
+		} else {
+			w = send(c->fd, s, len, MSG_NOSIGNAL);
+			if (w > 0) {
+				s += w;
+				len -= (size_t)w;
+				deadline = now_ms() + WRITE_STALL_TIMEOUT_MS;
+				continue;
+			}
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+				goto broken_errno;
+		}
+		r = wait_fd(c->fd, ev, deadline);
+		if (r == 0) {
+			nfc_log(c->ctx, NFC_LOG_WARN, "connection to %s stalled: nothing could be written "
+			        "for %d s; reconnecting", c->peer, WRITE_STALL_TIMEOUT_MS / 1000);
+			c->broken = 1;
+			return NFC_RETRY;
+		}
+		if (r < 0)
+			goto broken_errno;
+	}
+	return NFC_OK;
+
+broken_tls:
+	if (e == SSL_ERROR_SYSCALL && !ERR_peek_last_error()) {
+		if (!errno)
+			errno = EPIPE;
+		goto broken_errno;
+	}
+	nfc_log(c->ctx, NFC_LOG_WARN, "connection to %s lost: %s", c->peer,
+	        e == SSL_ERROR_ZERO_RETURN ? "the server closed it" : ssl_reason("TLS error"));
+	c->broken = 1;
+	return NFC_RETRY;
+broken_errno:
+	nfc_log(c->ctx, NFC_LOG_WARN, "connection to %s lost: %s", c->peer,
+	        errno == EPIPE ? "the server closed it" : strerror(errno));
+	c->broken = 1;
+	return NFC_RETRY;
+}
+
+NFC_EXPORT int nfc_conn_dead(struct nfc_conn *c)
+{
+	struct pollfd pfd;
+	char scratch[2048]; /* the server has nothing to say: discard it */
+	int i, r, e;
+	ssize_t n;
+
+	if (!c)
+		return 1;
+	if (c->broken)
+		return 1;
+	/* A few rounds at most: a chatty peer must not keep us here. */
+	for (i = 0; i < 8; i++) {
+		pfd.fd = c->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		r = poll(&pfd, 1, 0);
+		if (r < 0)
+			return errno == EINTR ? 0 : (c->broken = 1);
+		if (r == 0)
+			return 0;
+		if (pfd.revents & (POLLERR | POLLNVAL))
+			goto dead;
+		if (c->ssl) {
+			ERR_clear_error();
+			r = SSL_read(c->ssl, scratch, sizeof(scratch));
+			if (r > 0)
+				continue;
+			e = SSL_get_error(c->ssl, r);
+			/* TLS 1.3 session tickets are consumed here: alive. */
+			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+				return 0;
+			goto dead;
+		}
+		n = recv(c->fd, scratch, sizeof(scratch), MSG_DONTWAIT);
+		if (n > 0)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return 0;
+		goto dead;
+	}
+	return 0;
+
+dead:
+	nfc_log(c->ctx, NFC_LOG_INFO, "the server %s closed the connection", c->peer);
+	c->broken = 1;
+	return 1;
+}
+
+NFC_EXPORT void nfc_conn_close(struct nfc_conn *c)
+{
+	long long deadline = now_ms() + CLOSE_DRAIN_TIMEOUT_MS;
+	char scratch[2048];
+	ssize_t n;
+	int r, e;
+
+	if (!c)
+		return;
+	/* An abrupt close of a TLS 1.3 connection with unread session tickets
+	 * becomes a TCP reset and the server drops what it has not read yet
+	 * (docs/sekoia-intake.md): send close_notify, half-close, and read until
+	 * the server closes its side, within a short deadline. */
+	if (c->ssl && !c->broken) {
+		for (;;) {
+			ERR_clear_error();
+			r = SSL_shutdown(c->ssl);
+			if (r >= 0)
+				break; /* close_notify sent (1: the peer's too) */
+			e = SSL_get_error(c->ssl, r);
+			if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ)
+				break;
+			if (wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline) <= 0)
+				break;
+		}
+	}
+	if (c->fd >= 0 && !c->broken) {
+		(void)shutdown(c->fd, SHUT_WR);
+		for (;;) {
+			n = recv(c->fd, scratch, sizeof(scratch), MSG_DONTWAIT);
+			if (n > 0)
+				continue;
+			if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+				break;
+			if (wait_fd(c->fd, POLLIN, deadline) <= 0)
+				break;
+		}
+	}
+	SSL_free(c->ssl);
+	if (c->fd >= 0)
+		close(c->fd);
+	ERR_clear_error();
+	free(c);
+}

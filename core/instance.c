@@ -1,0 +1,140 @@
+/* Plugin instances (struct nfc_ctx): memory, counters, configuration errors. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "loader.h"
+#include "log.h"
+#include "nfc.h"
+
+_Thread_local unsigned nfc_thread_slot;
+static atomic_uint next_slot = 1; /* 0 is the main thread */
+
+unsigned nfc_thread_slot_alloc(void)
+{
+	unsigned s = atomic_fetch_add(&next_slot, 1);
+
+	if (s >= NFC_MAX_THREADS) {
+		/* More threads than slots: share the last one. Counts stay exact
+		 * only for single writers, so log it; configuration limits keep
+		 * this from happening (workers <= 32). */
+		nfc_log_core(NFC_LOG_WARN, "more than %d threads: counters may under-count", NFC_MAX_THREADS);
+		s = NFC_MAX_THREADS - 1;
+	}
+	return s;
+}
+
+struct nfc_ctx *nfc_ctx_new(const char *name, struct nfc_loaded_plugin *lp)
+{
+	struct nfc_ctx *ctx = calloc(1, sizeof(*ctx));
+
+	if (!ctx)
+		return NULL;
+	ctx->name = strdup(name);
+	ctx->rows = aligned_alloc(64, NFC_MAX_THREADS * sizeof(*ctx->rows));
+	if (lp) {
+		ctx->lp = lp;
+		ctx->plugin = &lp->d;
+		ctx->inst = calloc(1, lp->d.instance_size ? lp->d.instance_size : 1);
+	}
+	if (!ctx->name || !ctx->rows || (lp && !ctx->inst)) {
+		nfc_ctx_free(ctx);
+		return NULL;
+	}
+	memset(ctx->rows, 0, NFC_MAX_THREADS * sizeof(*ctx->rows));
+	pthread_mutex_init(&ctx->rl_lock, NULL);
+	ctx->tls.tls = 1;
+	ctx->tls.verify = 1;
+	return ctx;
+}
+
+void nfc_ctx_free(struct nfc_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	if (ctx->plugin && ctx->inst) {
+		if (ctx->plugin->destroy)
+			ctx->plugin->destroy(ctx->inst);
+		nfc_params_free(ctx->plugin->params, ctx->inst);
+	}
+	free(ctx->tls.ca_file);
+	free(ctx->tls.server_name);
+	for (int i = 0; i < ctx->ncounters; i++)
+		free(ctx->counter_names[i]);
+	free(ctx->workers);
+	free(ctx->inst);
+	free(ctx->rows);
+	free(ctx->name);
+	pthread_mutex_destroy(&ctx->rl_lock);
+	free(ctx);
+}
+
+NFC_EXPORT const char *nfc_ctx_name(const struct nfc_ctx *ctx)
+{
+	return ctx->name;
+}
+
+NFC_EXPORT int nfc_ctx_param_set(const struct nfc_ctx *ctx, const char *key)
+{
+	return nfc_section_get(ctx->section, key, NULL) != NULL;
+}
+
+NFC_EXPORT void nfc_config_error(struct nfc_ctx *ctx, const char *key, const char *fmt, ...)
+{
+	char msg[512], where[300];
+	unsigned line = 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (ctx->section && nfc_section_get(ctx->section, key, &line))
+		snprintf(where, sizeof(where), "%s:%u: [%s] %s", ctx->section->path, line, ctx->section->title, key);
+	else if (ctx->section)
+		snprintf(where, sizeof(where), "%s:%u: [%s] %s", ctx->section->path, ctx->section->line,
+		         ctx->section->title, key);
+	else
+		snprintf(where, sizeof(where), "[%s] %s", ctx->name, key);
+	nfc_log_core(NFC_LOG_ERR, "%s: %s", where, msg);
+	ctx->config_errors++;
+}
+
+NFC_EXPORT int nfc_counter_register(struct nfc_ctx *ctx, const char *name)
+{
+	for (int i = 0; i < ctx->ncounters; i++)
+		if (!strcmp(ctx->counter_names[i], name))
+			return i;
+	if (ctx->ncounters >= NFC_MAX_COUNTERS)
+		return NFC_ETOOBIG;
+	ctx->counter_names[ctx->ncounters] = strdup(name);
+	if (!ctx->counter_names[ctx->ncounters])
+		return NFC_ENOMEM;
+	return ctx->ncounters++;
+}
+
+/* Each thread writes only its own row: a relaxed load and store, no lock
+ * and no atomic read-modify-write. Readers sum the rows. */
+void nfc_counter_add_slot(struct nfc_ctx *ctx, unsigned slot, int id, uint64_t n)
+{
+	uint64_t *v = &ctx->rows[slot].v[id];
+
+	__atomic_store_n(v, __atomic_load_n(v, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+NFC_EXPORT void nfc_counter_add(struct nfc_ctx *ctx, int id, uint64_t n)
+{
+	if (id < 0 || id >= NFC_MAX_COUNTERS)
+		return;
+	nfc_counter_add_slot(ctx, nfc_thread_slot, id, n);
+}
+
+uint64_t nfc_counter_read(const struct nfc_ctx *ctx, int id)
+{
+	uint64_t sum = 0;
+
+	for (unsigned s = 0; s < NFC_MAX_THREADS; s++)
+		sum += __atomic_load_n(&ctx->rows[s].v[id], __ATOMIC_RELAXED);
+	return sum;
+}

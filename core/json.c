@@ -1,0 +1,304 @@
+/* The record encoder: walks a template's JSON program over the record bytes
+ * with hand-written formatting into one buffer. No printf, no allocation
+ * beyond growing the output buffer, no lookup by name. */
+#include <string.h>
+
+#include "json.h"
+#include "nfc.h"
+
+static const char digit_pairs[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+static const char hexdig[] = "0123456789abcdef";
+
+size_t nfc_fmt_u64(char *dst, uint64_t v)
+{
+	char tmp[20];
+	char *p = tmp + sizeof(tmp);
+	size_t n;
+
+	while (v >= 100) {
+		unsigned r = (unsigned)(v % 100);
+
+		v /= 100;
+		p -= 2;
+		memcpy(p, digit_pairs + 2 * r, 2);
+	}
+	if (v >= 10) {
+		p -= 2;
+		memcpy(p, digit_pairs + 2 * v, 2);
+	} else {
+		*--p = (char)('0' + v);
+	}
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	memcpy(dst, p, n);
+	return n;
+}
+
+static size_t fmt_u8(char *dst, unsigned v)
+{
+	if (v >= 100) {
+		dst[0] = (char)('0' + v / 100);
+		memcpy(dst + 1, digit_pairs + 2 * (v % 100), 2);
+		return 3;
+	}
+	if (v >= 10) {
+		memcpy(dst, digit_pairs + 2 * v, 2);
+		return 2;
+	}
+	dst[0] = (char)('0' + v);
+	return 1;
+}
+
+size_t nfc_fmt_ipv4(char *dst, const uint8_t *a)
+{
+	size_t n = fmt_u8(dst, a[0]);
+
+	dst[n++] = '.';
+	n += fmt_u8(dst + n, a[1]);
+	dst[n++] = '.';
+	n += fmt_u8(dst + n, a[2]);
+	dst[n++] = '.';
+	n += fmt_u8(dst + n, a[3]);
+	return n;
+}
+
+static size_t fmt_hex16(char *dst, unsigned v)
+{
+	size_t n = 0;
+	int shift, started = 0;
+
+	for (shift = 12; shift >= 0; shift -= 4) {
+		unsigned d = (v >> shift) & 0xf;
+
+		if (d || started || shift == 0) {
+			dst[n++] = hexdig[d];
+			started = 1;
+		}
+	}
+	return n;
+}
+
+/* RFC 5952: lower case, no leading zeros, the longest run (two groups or
+ * more, the first on a tie) of zero groups as "::", IPv4-mapped addresses
+ * in dotted form. */
+size_t nfc_fmt_ipv6(char *dst, const uint8_t *a)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	unsigned g[8];
+	int best = -1, bestlen = 1, run = -1, i;
+	size_t n = 0;
+
+	if (!memcmp(a, mapped, 12)) {
+		memcpy(dst, "::ffff:", 7);
+		return 7 + nfc_fmt_ipv4(dst + 7, a + 12);
+	}
+	for (i = 0; i < 8; i++)
+		g[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+	for (i = 0; i <= 8; i++) {
+		if (i < 8 && g[i] == 0) {
+			if (run < 0)
+				run = i;
+		} else if (run >= 0) {
+			if (i - run > bestlen) {
+				best = run;
+				bestlen = i - run;
+			}
+			run = -1;
+		}
+	}
+	for (i = 0; i < 8; i++) {
+		if (i == best) {
+			dst[n++] = ':';
+			dst[n++] = ':';
+			i += bestlen - 1;
+			continue;
+		}
+		if (i > 0 && i != best + bestlen)
+			dst[n++] = ':';
+		n += fmt_hex16(dst + n, g[i]);
+	}
+	return n;
+}
+
+/* Length of a valid UTF-8 sequence starting at s (at most n bytes), or 0. */
+static size_t utf8_seq(const uint8_t *s, size_t n)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	if (n < len)
+		return 0;
+	cp = s[0] & (0xff >> (len + 1));
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+size_t nfc_json_escape(char *dst, const uint8_t *s, size_t n)
+{
+	size_t o = 0, i = 0;
+
+	while (i < n && s[i]) {
+		uint8_t c = s[i];
+
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			dst[o++] = (char)c;
+			i++;
+		} else if (c == '"' || c == '\\') {
+			dst[o++] = '\\';
+			dst[o++] = (char)c;
+			i++;
+		} else if (c == '\n' || c == '\r' || c == '\t') {
+			dst[o++] = '\\';
+			dst[o++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+			i++;
+		} else {
+			size_t len = c >= 0x80 ? utf8_seq(s + i, n - i) : 0;
+
+			if (len) {
+				memcpy(dst + o, s + i, len);
+				o += len;
+				i += len;
+				continue;
+			}
+			/* Control character or a byte that is not UTF-8: keep its
+			 * value as the Latin-1 code point, so the JSON stays valid. */
+			memcpy(dst + o, "\\u00", 4);
+			dst[o + 4] = hexdig[c >> 4];
+			dst[o + 5] = hexdig[c & 0xf];
+			o += 6;
+			i++;
+		}
+	}
+	return o;
+}
+
+static uint64_t be_uint(const uint8_t *p, size_t len)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static size_t fmt_hex_string(char *dst, const uint8_t *p, size_t len)
+{
+	size_t n = 0, i;
+
+	dst[n++] = '"';
+	for (i = 0; i < len; i++) {
+		dst[n++] = hexdig[p[i] >> 4];
+		dst[n++] = hexdig[p[i] & 0xf];
+	}
+	dst[n++] = '"';
+	return n;
+}
+
+static size_t fmt_value(char *dst, enum nfc_field_kind kind, const uint8_t *p, size_t len)
+{
+	size_t n = 0, i;
+
+	switch (kind) {
+	case NFC_FIELD_UINT:
+		if (len > 8)
+			break;
+		return nfc_fmt_u64(dst, be_uint(p, len));
+	case NFC_FIELD_INT:
+		if (len > 8)
+			break;
+		{
+			uint64_t v = be_uint(p, len);
+
+			if (len < 8 && (v >> (8 * len - 1)) & 1)
+				v |= ~0ULL << (8 * len);
+			if ((int64_t)v < 0) {
+				dst[n++] = '-';
+				v = ~v + 1;
+			}
+			return n + nfc_fmt_u64(dst + n, v);
+		}
+	case NFC_FIELD_IPV4:
+		if (len != 4)
+			break;
+		dst[n++] = '"';
+		n += nfc_fmt_ipv4(dst + n, p);
+		dst[n++] = '"';
+		return n;
+	case NFC_FIELD_IPV6:
+		if (len != 16)
+			break;
+		dst[n++] = '"';
+		n += nfc_fmt_ipv6(dst + n, p);
+		dst[n++] = '"';
+		return n;
+	case NFC_FIELD_MAC:
+		if (len != 6)
+			break;
+		dst[n++] = '"';
+		for (i = 0; i < 6; i++) {
+			if (i)
+				dst[n++] = ':';
+			dst[n++] = hexdig[p[i] >> 4];
+			dst[n++] = hexdig[p[i] & 0xf];
+		}
+		dst[n++] = '"';
+		return n;
+	case NFC_FIELD_STRING:
+		dst[n++] = '"';
+		n += nfc_json_escape(dst + n, p, len);
+		dst[n++] = '"';
+		return n;
+	case NFC_FIELD_BYTES:
+	case NFC_FIELD_SKIP:
+		break;
+	}
+	return fmt_hex_string(dst, p, len);
+}
+
+int nfc_json_record(const struct nfc_template *t, const uint8_t *p, size_t len, struct nfc_buf *out)
+{
+	size_t max = t->maxjson + (t->varlen ? 6 * len : 0);
+	size_t off = 0, o = 0, i;
+	char *dst = nfc_buf_reserve(out, max);
+
+	if (!dst)
+		return NFC_ENOMEM;
+	for (i = 0; i < t->nops; i++) {
+		const struct nfc_jop *op = &t->ops[i];
+		size_t flen = op->len, hdr = 0;
+
+		if (flen == NFC_FIELD_VARLEN && nfc_varlen_prefix(p + off, len - off, &hdr, &flen) < 0)
+			return NFC_EMALFORMED;
+		if (len - off < hdr + flen)
+			return NFC_EMALFORMED;
+		off += hdr;
+		/* Zero-length fields carry no value: leave the key out, except an
+		 * empty string, which is a value. */
+		if (op->kind != NFC_FIELD_SKIP && (flen > 0 || op->kind == NFC_FIELD_STRING)) {
+			memcpy(dst + o, t->keys + op->key_off, op->key_len);
+			o += op->key_len;
+			o += fmt_value(dst + o, (enum nfc_field_kind)op->kind, p + off, flen);
+		}
+		off += flen;
+	}
+	if (o == 0)
+		dst[o++] = '{';
+	else
+		dst[0] = '{';
+	dst[o++] = '}';
+	nfc_buf_commit(out, o);
+	return NFC_OK;
+}

@@ -1,0 +1,69 @@
+/* Record layouts compiled to JSON programs, and the buffer body. */
+#ifndef NFC_JSON_H
+#define NFC_JSON_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nfc/plugin.h"
+
+struct nfc_buf {
+	char *data;
+	size_t len, cap;
+};
+
+int nfc_buf_init(struct nfc_buf *b, size_t cap);
+void nfc_buf_free(struct nfc_buf *b);
+
+/* One step of a template's JSON program. */
+struct nfc_jop {
+	uint8_t kind;     /* enum nfc_field_kind */
+	uint16_t len;     /* bytes in the record, or NFC_FIELD_VARLEN */
+	uint32_t key_off; /* into keys: ,"NAME": */
+	uint16_t key_len;
+};
+
+struct nfc_template {
+	atomic_int refs;
+	size_t nops;
+	size_t reclen;  /* fixed record length; 0 when some field is VARLEN */
+	size_t minlen;  /* the smallest a record can be (VARLEN prefixes of 1 byte) */
+	size_t maxjson; /* JSON bytes at most for the fixed part of a record */
+	int varlen;
+	char *keys;
+	struct nfc_jop ops[];
+};
+
+/* RFC 7011 section 7: a VARLEN field starts with one length byte, or 255
+ * followed by a two-byte length. */
+static inline int nfc_varlen_prefix(const uint8_t *p, size_t avail, size_t *hdr, size_t *len)
+{
+	if (avail < 1)
+		return -1;
+	if (p[0] < 255) {
+		*hdr = 1;
+		*len = p[0];
+		return 0;
+	}
+	if (avail < 3)
+		return -1;
+	*hdr = 3;
+	*len = (size_t)p[1] << 8 | p[2];
+	return 0;
+}
+
+/* Length of a record of template t starting at p with at most `avail` bytes,
+ * walking VARLEN prefixes; negative when it does not fit. */
+long nfc_template_measure(const struct nfc_template *t, const uint8_t *p, size_t avail);
+/* Append the JSON object of one record (validated by measure). */
+int nfc_json_record(const struct nfc_template *t, const uint8_t *p, size_t len, struct nfc_buf *out);
+/* Escape `n` bytes of text as the inside of a JSON string (no quotes) at dst,
+ * which has room for 6*n bytes; stops at a NUL. Returns bytes written. */
+size_t nfc_json_escape(char *dst, const uint8_t *s, size_t n);
+/* Formatters used by the encoder and the tests; each returns bytes written. */
+size_t nfc_fmt_u64(char *dst, uint64_t v);
+size_t nfc_fmt_ipv4(char *dst, const uint8_t *a);
+size_t nfc_fmt_ipv6(char *dst, const uint8_t *a);
+
+#endif

@@ -1,0 +1,537 @@
+/* netflow-concentrator: command line, start-up, signals and shutdown. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "loader.h"
+#include "log.h"
+#include "nfc.h"
+
+#define MAX_INSTANCES 64
+
+/* The [core] section. */
+struct core_cfg {
+	char *plugin_dir;
+	char *state_dir;
+	char *decoders;
+	long long stats_interval;
+	unsigned long long queue_records;
+	long long drain_timeout;
+	int debug;
+};
+
+static const struct nfc_param core_params[] = {
+	{ "plugin_dir", NFC_PARAM_STRING, NULL, 0, offsetof(struct core_cfg, plugin_dir), 0, 0,
+	  "directory of the plugin .so files (default: NETFLOW_CONCENTRATOR_PLUGIN_DIR, else " NFC_PLUGIN_DIR ")" },
+	{ "state_dir", NFC_PARAM_STRING, NFC_STATE_DIR, 0, offsetof(struct core_cfg, state_dir), 0, 0,
+	  "where persistent state (templates, spool) lives" },
+	{ "decoders", NFC_PARAM_STRING, NULL, 0, offsetof(struct core_cfg, decoders), 0, 0,
+	  "comma-separated decoder plugins to load (default: every dec_*.so in plugin_dir)" },
+	{ "stats_interval", NFC_PARAM_INT, "60", 0, offsetof(struct core_cfg, stats_interval), 0, 86400,
+	  "seconds between stats lines (0: only at exit)" },
+	{ "queue_records", NFC_PARAM_SIZE, "1M", 0, offsetof(struct core_cfg, queue_records), 1024, 1LL << 32,
+	  "records each output may have waiting in memory" },
+	{ "drain_timeout", NFC_PARAM_INT, "10", 0, offsetof(struct core_cfg, drain_timeout), 0, 3600,
+	  "seconds to keep delivering queued records at shutdown" },
+	{ "debug", NFC_PARAM_BOOL, "no", 0, offsetof(struct core_cfg, debug), 0, 0,
+	  "debug logs (also NETFLOW_COLLECTOR_DEBUG=true)" },
+	{ NULL, 0, NULL, 0, 0, 0, 0, NULL }
+};
+
+/* Keys the core adds to outputs that declare NFC_PLUGIN_TLS. */
+static const struct nfc_param tls_params[] = {
+	{ "tls", NFC_PARAM_BOOL, "yes", 0, offsetof(struct nfc_tls_cfg, tls), 0, 0,
+	  "use TLS (no: plain TCP, for tests only)" },
+	{ "tls_verify", NFC_PARAM_BOOL, "yes", 0, offsetof(struct nfc_tls_cfg, verify), 0, 0,
+	  "verify the server certificate and host name (no: lab use only)" },
+	{ "ca_file", NFC_PARAM_STRING, NULL, 0, offsetof(struct nfc_tls_cfg, ca_file), 0, 0,
+	  "PEM file of trust anchors to use instead of the system store" },
+	{ "server_name", NFC_PARAM_STRING, NULL, 0, offsetof(struct nfc_tls_cfg, server_name), 0, 0,
+	  "name to verify and send as SNI (default: host)" },
+	{ NULL, 0, NULL, 0, 0, 0, 0, NULL }
+};
+
+static const char *const plugin_key[] = { "plugin", NULL };
+
+struct app {
+	struct nfc_config cfg;
+	struct core_cfg core;
+	const char *plugin_dir;
+	struct nfc_ctx *in[MAX_INSTANCES], *out[MAX_INSTANCES], *dec[MAX_INSTANCES];
+	size_t nin, nout, ndec;
+	int errors;
+};
+
+static void report(void *arg, const char *fmt, ...)
+{
+	struct app *app = arg;
+	va_list ap;
+
+	va_start(ap, fmt);
+	nfc_logv_prefix(NULL, NFC_LOG_ERR, fmt, ap);
+	va_end(ap);
+	app->errors++;
+}
+
+static struct nfc_ctx *make_instance(struct app *app, enum nfc_plugin_kind kind, const char *plugin,
+                                     const char *name, const struct nfc_section *s)
+{
+	struct nfc_loaded_plugin *lp;
+	struct nfc_ctx *ctx;
+	char err[1024];
+	int tls, errors;
+
+	lp = nfc_plugin_load(app->plugin_dir, kind, plugin, err, sizeof(err));
+	if (!lp) {
+		unsigned line = s ? s->line : 0;
+
+		if (s)
+			nfc_section_get(s, "plugin", &line);
+		if (s)
+			report(app, "%s:%u: [%s]: %s", s->path, line, s->title, err);
+		else
+			report(app, "%s", err);
+		return NULL;
+	}
+	ctx = nfc_ctx_new(name, lp);
+	if (!ctx) {
+		report(app, "out of memory");
+		return NULL;
+	}
+	ctx->section = s;
+	tls = kind == NFC_KIND_OUTPUT && (lp->d.flags & NFC_PLUGIN_TLS);
+	errors = nfc_params_apply(lp->d.params, tls ? tls_params : NULL, ctx->inst, &ctx->tls, s, plugin_key,
+	                          s ? s->title : name, report, app);
+	if (!errors && lp->d.check) {
+		int rc = lp->d.check(ctx->inst, ctx);
+
+		if (ctx->config_errors)
+			app->errors++;
+		else if (rc < 0)
+			report(app, "[%s]: the %s plugin '%s' refused its configuration", name,
+			       nfc_kind_name(kind), plugin);
+	}
+	return ctx;
+}
+
+static void add_decoder(struct app *app, const char *name, const struct nfc_section *s)
+{
+	struct nfc_ctx *ctx;
+
+	for (size_t i = 0; i < app->ndec; i++)
+		if (!strcmp(app->dec[i]->name, name))
+			return;
+	if (app->ndec == NFC_MAX_DECODERS) {
+		report(app, "more than %d decoders", NFC_MAX_DECODERS);
+		return;
+	}
+	ctx = make_instance(app, NFC_KIND_DECODER, name, name, s);
+	if (ctx)
+		app->dec[app->ndec++] = ctx;
+}
+
+static void scan_decoder(const char *path, void *arg)
+{
+	struct app *app = arg;
+	const char *base = strrchr(path, '/');
+	char name[128];
+	size_t len;
+
+	base = base ? base + 5 : path + 4; /* skip "/dec_" */
+	len = strlen(base) - 3;            /* drop ".so" */
+	if (len == 0 || len >= sizeof(name))
+		return;
+	memcpy(name, base, len);
+	name[len] = '\0';
+	add_decoder(app, name, nfc_config_find(&app->cfg, "decoder", name));
+}
+
+static void configure_decoders(struct app *app)
+{
+	if (app->core.decoders) {
+		char *list = strdup(app->core.decoders), *save = NULL, *tok;
+
+		for (tok = list ? strtok_r(list, ", \t", &save) : NULL; tok; tok = strtok_r(NULL, ", \t", &save))
+			add_decoder(app, tok, nfc_config_find(&app->cfg, "decoder", tok));
+		free(list);
+	} else if (nfc_plugin_scan(app->plugin_dir, "dec", scan_decoder, app) < 0) {
+		report(app, "cannot read the plugin directory %s: %s (set [core] plugin_dir or "
+		       "NETFLOW_CONCENTRATOR_PLUGIN_DIR)", app->plugin_dir, strerror(errno));
+		return;
+	}
+	for (size_t i = 0; i < app->cfg.nsec; i++) {
+		const struct nfc_section *s = &app->cfg.sec[i];
+		size_t j;
+
+		if (strcmp(s->kind, "decoder"))
+			continue;
+		for (j = 0; j < app->ndec && strcmp(app->dec[j]->name, s->name); j++)
+			;
+		if (j == app->ndec)
+			report(app, "%s:%u: [%s]: no decoder '%s' is loaded (see [core] decoders and "
+			       "--list-plugins)", s->path, s->line, s->title, s->name);
+	}
+	if (app->ndec == 0 && !app->errors)
+		report(app, "no decoder plugin found in %s: is the installation complete?", app->plugin_dir);
+}
+
+static int configure(struct app *app)
+{
+	const struct nfc_section *core = nfc_config_find(&app->cfg, "core", NULL);
+
+	app->errors += nfc_params_apply(core_params, NULL, &app->core, NULL, core, NULL, "core",
+	                                report, app);
+	if (app->errors)
+		return -1;
+	app->plugin_dir = nfc_plugin_dir(app->core.plugin_dir);
+	for (size_t i = 0; i < app->cfg.nsec; i++) {
+		const struct nfc_section *s = &app->cfg.sec[i];
+		int input = !strcmp(s->kind, "listener") || !strcmp(s->kind, "input");
+		int output = !strcmp(s->kind, "forwarder") || !strcmp(s->kind, "output");
+		const char *plugin = nfc_section_get(s, "plugin", NULL);
+		struct nfc_ctx *ctx;
+
+		if (!input && !output)
+			continue;
+		if (!plugin && !strcmp(s->kind, "listener"))
+			plugin = "udp";
+		if (!plugin && !strcmp(s->kind, "forwarder"))
+			plugin = "sekoia";
+		if (!plugin) {
+			report(app, "%s:%u: [%s]: missing plugin=; name the %s plugin (see --list-plugins)",
+			       s->path, s->line, s->title, input ? "input" : "output");
+			continue;
+		}
+		if ((input ? app->nin : app->nout) == MAX_INSTANCES) {
+			report(app, "%s:%u: [%s]: more than %d %ss", s->path, s->line, s->title, MAX_INSTANCES,
+			       input ? "input" : "output");
+			continue;
+		}
+		ctx = make_instance(app, input ? NFC_KIND_INPUT : NFC_KIND_OUTPUT, plugin, s->name, s);
+		if (!ctx)
+			continue;
+		if (input)
+			app->in[app->nin++] = ctx;
+		else
+			app->out[app->nout++] = ctx;
+	}
+	configure_decoders(app);
+	if (!app->errors && app->nin == 0)
+		report(app, "%s: no input configured: add a [listener] section (bind=0.0.0.0, port=2055)",
+		       app->cfg.path);
+	if (!app->errors && app->nout == 0)
+		report(app, "%s: no output configured: add a [forwarder] section with host, port and "
+		       "intake_key", app->cfg.path);
+	return app->errors ? -1 : 0;
+}
+
+/* --list-plugins */
+static void print_plugin(const char *path, void *arg)
+{
+	struct nfc_loaded_plugin *lp;
+	char err[1024];
+
+	(void)arg;
+	lp = nfc_plugin_load_path(path, err, sizeof(err));
+	if (!lp) {
+		printf("%s: %s\n\n", path, err);
+		return;
+	}
+	printf("%s %s %s (%s, %s)\n    %s\n", nfc_kind_name(lp->d.kind), lp->d.name, lp->d.version,
+	       lp->d.license ? lp->d.license : "license not stated", path,
+	       lp->d.description ? lp->d.description : "");
+	for (int pass = 0; pass < 2; pass++) {
+		const struct nfc_param *p = pass ? NULL : lp->d.params;
+
+		if (pass && lp->d.kind == NFC_KIND_OUTPUT && (lp->d.flags & NFC_PLUGIN_TLS))
+			p = tls_params;
+		for (; p && p->name; p++)
+			printf("    %-16s %-7s %-22s %s\n", p->name, nfc_param_type_name(p->type),
+			       (p->flags & NFC_PARAM_REQUIRED) ? "(required)" : p->def ? p->def : "(none)",
+			       p->doc ? p->doc : "");
+	}
+	printf("\n");
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "Usage: netflow-concentrator [-c FILE] [-t|--check-config] [--list-plugins] [-V] [-h]\n"
+	        "Receive NetFlow v5/v9 and IPFIX over UDP and forward every flow record to the\n"
+	        "Sekoia.io intake (RFC 5424 over TLS) or another output plugin.\n\n"
+	        "  -c, --config FILE   configuration file (default %s/configuration.ini)\n"
+	        "  -t, --check-config  validate the configuration and plugins, then exit\n"
+	        "      --list-plugins  list the plugins and their parameters\n"
+	        "  -V, --version       print the version\n"
+	        "  -h, --help          this help\n\n"
+	        "Environment: NETFLOW_COLLECTOR_DEBUG=true for debug logs;\n"
+	        "NETFLOW_CONCENTRATOR_PLUGIN_DIR overrides the plugin directory (%s).\n",
+	        NFC_SYSCONF_DIR, NFC_PLUGIN_DIR);
+}
+
+static void *worker_main(void *arg)
+{
+	struct nfc_worker *w = arg;
+	struct nfc_ctx *in = w->ctx;
+
+	nfc_thread_slot = w->slot;
+	w->rc = in->plugin->input->run(in->inst, w);
+	if (w->rc < 0 && !nfc_worker_stopping(w))
+		nfc_log(in, NFC_LOG_ERR, "worker %u stopped with an error", w->index);
+	nfc_worker_flush(w);
+	return NULL;
+}
+
+static int start_input(struct nfc_ctx *in)
+{
+	static const char *const names[NFC_C_INPUT_NCOUNTERS] = {
+		"datagrams", "bytes", "records", "malformed", "unknown_version", "kernel_drops", "truncated"
+	};
+	const struct nfc_input_ops *ops = in->plugin->input;
+	unsigned n = 0;
+	char desc[256] = "";
+
+	for (int i = 0; i < NFC_C_INPUT_NCOUNTERS; i++)
+		if (nfc_counter_register(in, names[i]) != i)
+			return NFC_ENOMEM;
+	if (ops->open(in->inst, in, &n) < 0)
+		return NFC_ERROR;
+	if (n == 0)
+		n = 1;
+	in->workers = calloc(n, sizeof(*in->workers));
+	if (!in->workers)
+		return NFC_ENOMEM;
+	in->nworkers = n;
+	for (unsigned i = 0; i < n; i++) {
+		in->workers[i].ctx = in;
+		in->workers[i].index = i;
+		in->workers[i].slot = nfc_thread_slot_alloc();
+	}
+	if (ops->describe)
+		ops->describe(in->inst, desc, sizeof(desc));
+	nfc_log(in, NFC_LOG_INFO, "listening on %s", desc[0] ? desc : in->plugin->name);
+	return NFC_OK;
+}
+
+static int start_threads(struct nfc_ctx *in)
+{
+	for (unsigned i = 0; i < in->nworkers; i++) {
+		int rc = pthread_create(&in->workers[i].thread, NULL, worker_main, &in->workers[i]);
+
+		if (rc) {
+			nfc_log(in, NFC_LOG_ERR, "cannot start worker thread: %s", strerror(rc));
+			return NFC_ERROR;
+		}
+		in->nrunning = i + 1;
+	}
+	return NFC_OK;
+}
+
+static int start_all(struct app *app)
+{
+	struct nfc_outq_cfg qcfg = { app->core.queue_records, (unsigned)app->core.drain_timeout * 1000 };
+
+	for (size_t i = 0; i < app->ndec; i++) {
+		const struct nfc_decoder_ops *ops = app->dec[i]->plugin->decoder;
+
+		if (ops->start && ops->start(app->dec[i]->inst, app->dec[i]) < 0) {
+			nfc_log(app->dec[i], NFC_LOG_ERR, "decoder failed to start");
+			return NFC_ERROR;
+		}
+	}
+	for (size_t i = 0; i < app->nout; i++) {
+		struct nfc_ctx *out = app->out[i];
+
+		if (nfc_output_prepare(out, &qcfg) < 0)
+			return NFC_ENOMEM;
+		if ((out->plugin->flags & NFC_PLUGIN_TLS) && nfc_tls_prepare(out) < 0)
+			return NFC_ERROR;
+		if (out->plugin->output->start && out->plugin->output->start(out->inst, out) < 0) {
+			nfc_log(out, NFC_LOG_ERR, "output failed to start");
+			return NFC_ERROR;
+		}
+	}
+	for (size_t i = 0; i < app->nin; i++)
+		if (start_input(app->in[i]) < 0)
+			return NFC_ERROR;
+	if (nfc_pipeline_init(app->out, app->nout, app->dec, app->ndec) < 0)
+		return NFC_ERROR;
+	for (size_t i = 0; i < app->nout; i++)
+		if (nfc_output_start(app->out[i]) < 0)
+			return NFC_ERROR;
+	for (size_t i = 0; i < app->nin; i++)
+		if (start_threads(app->in[i]) < 0)
+			return NFC_ERROR;
+	return NFC_OK;
+}
+
+static void log_stats(struct app *app)
+{
+	nfc_stats_log(app->in, app->nin);
+	nfc_stats_log(app->dec, app->ndec);
+	nfc_stats_log(app->out, app->nout);
+}
+
+/* Stop in order: inputs (their last batches are queued), then drain every
+ * output in parallel within drain_timeout, then decoders. */
+static void stop_all(struct app *app)
+{
+	nfc_pipeline_stop_inputs();
+	for (size_t i = 0; i < app->nin; i++) {
+		struct nfc_ctx *in = app->in[i];
+
+		for (unsigned w = 0; w < in->nrunning; w++)
+			pthread_join(in->workers[w].thread, NULL);
+		in->nrunning = 0;
+		if (in->plugin->input->close)
+			in->plugin->input->close(in->inst);
+	}
+	for (size_t i = 0; i < app->nout; i++)
+		nfc_output_drain_begin(app->out[i]);
+	for (size_t i = 0; i < app->nout; i++)
+		nfc_output_drain_and_stop(app->out[i]);
+	for (size_t i = 0; i < app->ndec; i++)
+		if (app->dec[i]->plugin->decoder->stop)
+			app->dec[i]->plugin->decoder->stop(app->dec[i]->inst);
+}
+
+static void free_all(struct app *app)
+{
+	for (size_t i = 0; i < app->nout; i++)
+		nfc_tls_release(app->out[i]);
+	for (size_t i = 0; i < app->nin; i++)
+		nfc_ctx_free(app->in[i]);
+	for (size_t i = 0; i < app->nout; i++)
+		nfc_ctx_free(app->out[i]);
+	for (size_t i = 0; i < app->ndec; i++)
+		nfc_ctx_free(app->dec[i]);
+	nfc_params_free(core_params, &app->core);
+	nfc_config_free(&app->cfg);
+	nfc_pipeline_free();
+	nfc_plugins_unload();
+}
+
+/* Wait for SIGTERM/SIGINT, logging stats every interval. */
+static void run(struct app *app, const sigset_t *sigs)
+{
+	long interval = app->core.stats_interval;
+
+	for (;;) {
+		struct timespec ts = { interval > 0 ? interval : 3600, 0 };
+		int sig = sigtimedwait(sigs, NULL, &ts);
+
+		if (sig == SIGTERM || sig == SIGINT) {
+			nfc_log_core(NFC_LOG_INFO, "%s received: stopping inputs, draining outputs (up to %lld s)",
+			             sig == SIGTERM ? "SIGTERM" : "SIGINT", app->core.drain_timeout);
+			return;
+		}
+		if (sig == SIGHUP) {
+			nfc_log_core(NFC_LOG_INFO, "SIGHUP: configuration reload is not supported; restart to "
+			             "apply changes");
+			continue;
+		}
+		if (sig < 0 && errno == EAGAIN && interval > 0)
+			log_stats(app);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 't' },
+		{ "list-plugins", no_argument, NULL, 'L' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *path = NFC_SYSCONF_DIR "/configuration.ini";
+	const char *env = getenv("NETFLOW_COLLECTOR_DEBUG");
+	int check = 0, list = 0, opt, debug = 0;
+	struct app app;
+	sigset_t sigs;
+	char err[1024];
+
+	memset(&app, 0, sizeof(app));
+	while ((opt = getopt_long(argc, argv, "c:tVh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': path = optarg; break;
+		case 't': check = 1; break;
+		case 'L': list = 1; break;
+		case 'V': printf("netflow-concentrator %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, NFC_ABI_MAJOR,
+		                 NFC_ABI_MINOR); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (env && *env && nfc_parse_bool(env, &debug) < 0)
+		nfc_log_core(NFC_LOG_WARN, "NETFLOW_COLLECTOR_DEBUG='%s' is not true or false: ignored", env);
+	nfc_log_set_debug(debug);
+	if (list) {
+		if (nfc_plugin_scan(nfc_plugin_dir(NULL), NULL, print_plugin, NULL) < 0) {
+			nfc_log_core(NFC_LOG_ERR, "cannot read the plugin directory %s: %s", nfc_plugin_dir(NULL),
+			             strerror(errno));
+			return 1;
+		}
+		nfc_plugins_unload();
+		return 0;
+	}
+	if (nfc_config_load(&app.cfg, path, err, sizeof(err)) < 0) {
+		nfc_log_core(NFC_LOG_ERR, "%s", err);
+		nfc_config_free(&app.cfg);
+		return 1;
+	}
+	if (configure(&app) < 0) {
+		nfc_log_core(NFC_LOG_ERR, "%s: %d configuration error%s: not starting", path, app.errors,
+		             app.errors == 1 ? "" : "s");
+		free_all(&app);
+		return 1;
+	}
+	if (app.core.debug)
+		nfc_log_set_debug(1);
+	if (check) {
+		printf("%s: configuration OK (%zu input%s, %zu output%s, %zu decoder%s)\n", path, app.nin,
+		       app.nin == 1 ? "" : "s", app.nout, app.nout == 1 ? "" : "s", app.ndec,
+		       app.ndec == 1 ? "" : "s");
+		free_all(&app);
+		return 0;
+	}
+
+	/* Every thread inherits this mask; only the main thread takes signals. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	nfc_log_core(NFC_LOG_INFO, "netflow-concentrator %s starting (plugin ABI %d.%d, plugins from %s, "
+	             "configuration %s)", PACKAGE_VERSION, NFC_ABI_MAJOR, NFC_ABI_MINOR, app.plugin_dir, path);
+	for (size_t i = 0; i < app.ndec; i++)
+		nfc_log(app.dec[i], NFC_LOG_INFO, "decoder %s %s loaded", app.dec[i]->plugin->name,
+		        app.dec[i]->plugin->version);
+	nfc_log_core(NFC_LOG_DEBUG, "debug logs are on");
+	if (start_all(&app) < 0) {
+		nfc_log_core(NFC_LOG_ERR, "start-up failed: not starting");
+		stop_all(&app);
+		free_all(&app);
+		return 1;
+	}
+	nfc_log_core(NFC_LOG_INFO, "running");
+	run(&app, &sigs);
+	stop_all(&app);
+	log_stats(&app);
+	nfc_log_core(NFC_LOG_INFO, "stopped");
+	free_all(&app);
+	return 0;
+}

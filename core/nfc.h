@@ -1,0 +1,159 @@
+/* Internal definitions of the core: the bodies of the SDK's opaque handles. */
+#ifndef NFC_CORE_H
+#define NFC_CORE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "nfc/plugin.h"
+
+#define NFC_MAX_THREADS 64    /* counter slots: input workers + outputs + main */
+#define NFC_MAX_COUNTERS 16   /* per instance */
+#define NFC_MAX_DECODERS 16
+
+/* Which slot of every counter the calling thread writes; 0 for the main
+ * thread. Assigned by the core when it creates a thread. */
+extern _Thread_local unsigned nfc_thread_slot;
+unsigned nfc_thread_slot_alloc(void);
+
+struct nfc_counter_row {
+	_Alignas(64) uint64_t v[NFC_MAX_COUNTERS];
+};
+
+/* TLS settings of an output that set NFC_PLUGIN_TLS (filled from its section). */
+struct nfc_tls_cfg {
+	int tls;           /* 0: plain TCP (lab use) */
+	int verify;        /* 0: tls_verify=no (lab use, warned) */
+	char *ca_file;     /* NULL: the system trust store */
+	char *server_name; /* NULL: the host connected to */
+};
+
+struct nfc_loaded_plugin;
+struct nfc_section;
+struct nfc_outq;
+
+struct nfc_ctx {
+	char *name;                        /* instance name: "listener", "forwarder", ... */
+	const struct nfc_plugin *plugin;   /* descriptor (first `size` bytes valid) */
+	struct nfc_loaded_plugin *lp;
+	void *inst;                        /* instance_size bytes, zeroed */
+	const struct nfc_section *section; /* where it was configured; NULL: defaults */
+	int config_errors;
+
+	/* counters */
+	int ncounters;
+	char *counter_names[NFC_MAX_COUNTERS];
+	struct nfc_counter_row *rows; /* [NFC_MAX_THREADS] */
+
+	/* remote-driven log rate limit */
+	pthread_mutex_t rl_lock;
+	time_t rl_window;
+	unsigned rl_count;
+	unsigned long rl_suppressed;
+
+	/* outputs */
+	struct nfc_tls_cfg tls;
+	void *ssl_ctx; /* SSL_CTX *, built at start when NFC_PLUGIN_TLS */
+	struct nfc_outq *q;
+
+	/* inputs */
+	unsigned nworkers;
+	unsigned nrunning; /* worker threads started */
+	struct nfc_worker *workers;
+};
+
+/* Record views and batches. */
+struct nfc_rec {
+	struct nfc_template *t;
+	const uint8_t *data;
+	uint32_t len;
+};
+
+struct nfc_batch {
+	atomic_int refs;
+	struct nfc_batch *next; /* free list */
+	struct timespec time;
+	size_t nrec, caprec;
+	struct nfc_rec *rec;
+	uint8_t *arena;
+	size_t used, cap;
+	struct nfc_template **tmpl; /* templates referenced by records */
+	size_t ntmpl, captmpl;
+};
+
+struct nfc_decode {
+	struct nfc_worker *w;
+	struct nfc_batch *b;
+	const struct nfc_datagram *dg;
+	const uint8_t *base; /* the datagram's bytes inside the batch arena */
+	size_t nemitted;
+	int failed;
+};
+
+struct nfc_worker {
+	struct nfc_ctx *ctx; /* the input instance */
+	unsigned index;
+	unsigned slot;       /* counter slot of its thread */
+	pthread_t thread;
+	struct nfc_batch *b; /* being filled */
+	int rc;
+};
+
+/* Built-in counter ids of every input instance (registered by the core). */
+enum {
+	NFC_C_DATAGRAMS, NFC_C_BYTES, NFC_C_RECORDS, NFC_C_MALFORMED, NFC_C_UNKNOWN_VERSION,
+	NFC_C_KERNEL_DROPS, NFC_C_TRUNCATED, NFC_C_INPUT_NCOUNTERS
+};
+/* Built-in counter ids of every output instance. */
+enum {
+	NFC_C_OUT_RECORDS, NFC_C_OUT_BYTES, NFC_C_OUT_OVERFLOW, NFC_C_OUT_SEND_ERRORS,
+	NFC_C_OUT_SHUTDOWN_LOST, NFC_C_OUTPUT_NCOUNTERS
+};
+
+/* instance.c */
+struct nfc_ctx *nfc_ctx_new(const char *name, struct nfc_loaded_plugin *lp);
+void nfc_ctx_free(struct nfc_ctx *ctx);
+uint64_t nfc_counter_read(const struct nfc_ctx *ctx, int id);
+void nfc_counter_add_slot(struct nfc_ctx *ctx, unsigned slot, int id, uint64_t n);
+
+/* pipeline.c: the record path from input workers to output queues */
+int nfc_pipeline_init(struct nfc_ctx **outputs, size_t noutputs, struct nfc_ctx **decoders,
+                      size_t ndecoders);
+struct nfc_batch *nfc_batch_get(void);
+void nfc_batch_put(struct nfc_batch *b);
+void nfc_worker_flush(struct nfc_worker *w);
+/* From now on nfc_worker_stopping() is true: input workers return. */
+void nfc_pipeline_stop_inputs(void);
+void nfc_pipeline_free(void);
+/* The core's decode path, also used by tests and the fuzzers: decode one
+ * datagram into `b` through the loaded decoders. Returns NFC_OK,
+ * NFC_EMALFORMED or NFC_EINVAL (unknown version). */
+int nfc_decode_datagram(struct nfc_worker *w, struct nfc_batch *b, const struct nfc_datagram *dg);
+
+/* output.c: per-output queue and thread */
+struct nfc_outq_cfg {
+	size_t queue_records;
+	unsigned drain_timeout_ms;
+};
+int nfc_output_prepare(struct nfc_ctx *out, const struct nfc_outq_cfg *cfg);
+int nfc_output_start(struct nfc_ctx *out);
+/* Queue a batch for an output (the batch's reference count is the caller's
+ * business). Returns 0, or -1 when the queue is full (counted). */
+int nfc_output_push(struct nfc_ctx *out, struct nfc_batch *b);
+void nfc_output_drain_begin(struct nfc_ctx *out);
+void nfc_output_drain_and_stop(struct nfc_ctx *out);
+size_t nfc_output_queued(const struct nfc_ctx *out);
+
+/* conn.c */
+int nfc_tls_prepare(struct nfc_ctx *ctx);
+void nfc_tls_release(struct nfc_ctx *ctx);
+
+/* template.c */
+struct nfc_template *nfc_template_get(struct nfc_template *t);
+
+/* stats.c */
+void nfc_stats_log(struct nfc_ctx **inst, size_t n);
+
+#endif

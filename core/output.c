@@ -1,0 +1,314 @@
+/* Outputs: a bounded queue of batches per output instance, and its thread,
+ * which encodes batches into one large buffer and sends it. Retry with
+ * backoff belongs here, so every output plugin gets it for free. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "log.h"
+#include "nfc.h"
+
+#define SEND_THRESHOLD (512 * 1024) /* send once this much is encoded */
+#define RING_MAX (1u << 20)
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 30000
+
+struct nfc_outq {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct nfc_batch **ring;
+	size_t cap, head, count;
+	size_t records, max_records;
+	int draining;
+	struct timespec deadline;
+	unsigned drain_timeout_ms;
+	pthread_t thread;
+	int started;
+	struct nfc_buf buf;
+	size_t buf_records;
+	int warned_overflow;
+};
+
+int nfc_output_prepare(struct nfc_ctx *out, const struct nfc_outq_cfg *cfg)
+{
+	struct nfc_outq *q = calloc(1, sizeof(*q));
+	const char *names[NFC_C_OUTPUT_NCOUNTERS] = { "records", "bytes", "queue_overflow", "send_errors",
+	                                              "lost_at_shutdown" };
+
+	if (!q)
+		return NFC_ENOMEM;
+	for (int i = 0; i < NFC_C_OUTPUT_NCOUNTERS; i++)
+		if (nfc_counter_register(out, names[i]) != i)
+			goto fail;
+	q->max_records = cfg->queue_records;
+	q->cap = cfg->queue_records < RING_MAX ? cfg->queue_records : RING_MAX;
+	if (q->cap < 16)
+		q->cap = 16;
+	q->ring = calloc(q->cap, sizeof(*q->ring));
+	q->drain_timeout_ms = cfg->drain_timeout_ms;
+	if (!q->ring || nfc_buf_init(&q->buf, 2 * SEND_THRESHOLD) < 0)
+		goto fail;
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->cond, NULL);
+	out->q = q;
+	return NFC_OK;
+fail:
+	free(q->ring);
+	free(q);
+	return NFC_ENOMEM;
+}
+
+int nfc_output_push(struct nfc_ctx *out, struct nfc_batch *b)
+{
+	struct nfc_outq *q = out->q;
+	int full, warn = 0;
+
+	pthread_mutex_lock(&q->lock);
+	full = q->count == q->cap || q->records + b->nrec > q->max_records;
+	if (!full) {
+		q->ring[(q->head + q->count) % q->cap] = b;
+		q->count++;
+		q->records += b->nrec;
+		if (q->count == 1)
+			pthread_cond_signal(&q->cond);
+		q->warned_overflow = 0;
+	} else if (!q->warned_overflow) {
+		q->warned_overflow = warn = 1;
+	}
+	pthread_mutex_unlock(&q->lock);
+	if (full) {
+		nfc_counter_add(out, NFC_C_OUT_OVERFLOW, b->nrec);
+		if (warn)
+			nfc_log(out, NFC_LOG_WARN, "queue full (%zu records): dropping records until the "
+			        "output catches up (counted as queue_overflow)", q->max_records);
+		return -1;
+	}
+	return 0;
+}
+
+size_t nfc_output_queued(const struct nfc_ctx *out)
+{
+	struct nfc_outq *q = out->q;
+	size_t n;
+
+	pthread_mutex_lock(&q->lock);
+	n = q->records + q->buf_records;
+	pthread_mutex_unlock(&q->lock);
+	return n;
+}
+
+static long ms_until(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (t->tv_sec - now.tv_sec) * 1000 + (t->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/* Sleep up to ms (less when a drain deadline comes first), waking early when
+ * a drain starts; returns 1 when the drain deadline has passed. */
+static int backoff_wait(struct nfc_outq *q, long ms)
+{
+	struct timespec until;
+	int past;
+
+	pthread_mutex_lock(&q->lock);
+	for (;;) {
+		long wait = ms;
+
+		if (q->draining) {
+			long left = ms_until(&q->deadline);
+
+			if (left <= 0)
+				break;
+			if (left < wait)
+				wait = left;
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += wait / 1000;
+		until.tv_nsec += (wait % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (pthread_cond_timedwait(&q->cond, &q->lock, &until) == ETIMEDOUT)
+			break;
+		if (!q->draining)
+			continue; /* woken by a push: keep waiting out the backoff */
+		ms = wait; /* a drain began: recompute against its deadline */
+	}
+	past = q->draining && ms_until(&q->deadline) <= 0;
+	pthread_mutex_unlock(&q->lock);
+	return past;
+}
+
+/* Deliver the encoded buffer, retrying transient failures with backoff. */
+static void deliver(struct nfc_ctx *out)
+{
+	struct nfc_outq *q = out->q;
+	const struct nfc_output_ops *ops = out->plugin->output;
+	long backoff = BACKOFF_MIN_MS;
+	int rc;
+
+	if (q->buf.len == 0) {
+		q->buf_records = 0;
+		return;
+	}
+	for (;;) {
+		rc = ops->send(out->inst, q->buf.data, q->buf.len);
+		if (rc == NFC_OK) {
+			nfc_counter_add(out, NFC_C_OUT_RECORDS, q->buf_records);
+			nfc_counter_add(out, NFC_C_OUT_BYTES, q->buf.len);
+			break;
+		}
+		if (rc < 0) {
+			nfc_counter_add(out, NFC_C_OUT_SEND_ERRORS, q->buf_records);
+			nfc_log(out, NFC_LOG_ERR, "send failed permanently: %zu records dropped", q->buf_records);
+			break;
+		}
+		if (backoff_wait(q, backoff)) {
+			nfc_counter_add(out, NFC_C_OUT_SHUTDOWN_LOST, q->buf_records);
+			break;
+		}
+		nfc_log(out, NFC_LOG_DEBUG, "send will be retried (waited %ld ms)", backoff);
+		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+	}
+	pthread_mutex_lock(&q->lock);
+	q->buf.len = 0;
+	q->buf_records = 0;
+	pthread_mutex_unlock(&q->lock);
+}
+
+static void *output_thread(void *arg)
+{
+	struct nfc_ctx *out = arg;
+	struct nfc_outq *q = out->q;
+	const struct nfc_output_ops *ops = out->plugin->output;
+
+	nfc_thread_slot = nfc_thread_slot_alloc();
+	for (;;) {
+		struct nfc_batch *b = NULL;
+		int idle = 0, lost = 0;
+
+		pthread_mutex_lock(&q->lock);
+		if (q->count == 0 && !q->draining) {
+			struct timespec until;
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 1;
+			if (pthread_cond_timedwait(&q->cond, &q->lock, &until) == ETIMEDOUT && q->count == 0)
+				idle = 1;
+		}
+		if (q->count) {
+			if (q->draining && ms_until(&q->deadline) <= 0) {
+				lost = 1;
+			} else {
+				b = q->ring[q->head];
+				q->head = (q->head + 1) % q->cap;
+				q->count--;
+				q->records -= b->nrec;
+				q->buf_records += b->nrec;
+			}
+		}
+		if (q->count == 0 && !b && q->draining) {
+			pthread_mutex_unlock(&q->lock);
+			break;
+		}
+		pthread_mutex_unlock(&q->lock);
+		if (lost)
+			break;
+		if (idle) {
+			if (ops->idle)
+				ops->idle(out->inst);
+			continue;
+		}
+		if (!b)
+			continue;
+		if (ops->encode(out->inst, b, &q->buf) < 0)
+			nfc_log(out, NFC_LOG_ERR, "encoding failed (out of memory?)");
+		nfc_batch_put(b);
+		pthread_mutex_lock(&q->lock);
+		b = q->count ? NULL : (struct nfc_batch *)1; /* queue empty: send now */
+		pthread_mutex_unlock(&q->lock);
+		if (b || q->buf.len >= SEND_THRESHOLD)
+			deliver(out);
+	}
+	deliver(out);
+	/* What is still queued after the drain deadline is lost: say how much. */
+	pthread_mutex_lock(&q->lock);
+	while (q->count) {
+		struct nfc_batch *b = q->ring[q->head];
+
+		q->head = (q->head + 1) % q->cap;
+		q->count--;
+		q->records -= b->nrec;
+		nfc_counter_add(out, NFC_C_OUT_SHUTDOWN_LOST, b->nrec);
+		nfc_batch_put(b);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return NULL;
+}
+
+int nfc_output_start(struct nfc_ctx *out)
+{
+	int rc = pthread_create(&out->q->thread, NULL, output_thread, out);
+
+	if (rc) {
+		nfc_log(out, NFC_LOG_ERR, "cannot start the output thread: %s", strerror(rc));
+		return NFC_ERROR;
+	}
+	out->q->started = 1;
+	return NFC_OK;
+}
+
+/* Start the drain: the thread sends what is queued, until the queue is empty
+ * or the drain timeout passes, then exits. */
+void nfc_output_drain_begin(struct nfc_ctx *out)
+{
+	struct nfc_outq *q = out->q;
+
+	if (!q)
+		return;
+	pthread_mutex_lock(&q->lock);
+	if (q->draining) {
+		pthread_mutex_unlock(&q->lock);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &q->deadline);
+	q->deadline.tv_sec += q->drain_timeout_ms / 1000;
+	q->deadline.tv_nsec += (long)(q->drain_timeout_ms % 1000) * 1000000L;
+	if (q->deadline.tv_nsec >= 1000000000L) {
+		q->deadline.tv_sec++;
+		q->deadline.tv_nsec -= 1000000000L;
+	}
+	q->draining = 1;
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+void nfc_output_drain_and_stop(struct nfc_ctx *out)
+{
+	struct nfc_outq *q = out->q;
+	uint64_t lost;
+
+	if (!q)
+		return;
+	if (q->started) {
+		nfc_output_drain_begin(out);
+		pthread_join(q->thread, NULL);
+		q->started = 0;
+	}
+	lost = nfc_counter_read(out, NFC_C_OUT_SHUTDOWN_LOST);
+	if (lost)
+		nfc_log(out, NFC_LOG_WARN, "%llu records could not be delivered before the drain timeout "
+		        "and were lost", (unsigned long long)lost);
+	if (out->plugin->output->stop)
+		out->plugin->output->stop(out->inst);
+	nfc_buf_free(&q->buf);
+	free(q->ring);
+	pthread_mutex_destroy(&q->lock);
+	pthread_cond_destroy(&q->cond);
+	free(q);
+	out->q = NULL;
+}

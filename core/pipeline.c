@@ -1,0 +1,392 @@
+/* The record path: input workers hand datagrams to nfc_submit(); they are
+ * copied into the worker's current batch, decoded there by the decoder that
+ * handles their version, and the batch is queued for every output. Decoding
+ * runs on the receiving thread; the only lock taken is one per batch. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "log.h"
+#include "nfc.h"
+
+#define BATCH_ARENA (512 * 1024) /* datagram bytes per batch */
+#define BATCH_RECORDS 4096       /* initial record slots; grows if needed */
+#define POOL_KEEP 256            /* free batches kept for reuse */
+
+static struct {
+	struct nfc_ctx **out;
+	size_t nout;
+	struct {
+		uint16_t version;
+		struct nfc_ctx *ctx;
+	} dec[NFC_MAX_DECODERS * 8];
+	size_t ndec;
+	pthread_mutex_t pool_lock;
+	struct nfc_batch *pool;
+	size_t npool;
+} P = { .pool_lock = PTHREAD_MUTEX_INITIALIZER };
+
+static atomic_int stopping;
+
+void nfc_pipeline_stop_inputs(void)
+{
+	atomic_store(&stopping, 1);
+}
+
+int nfc_pipeline_init(struct nfc_ctx **outputs, size_t noutputs, struct nfc_ctx **decoders, size_t ndecoders)
+{
+	P.out = outputs;
+	P.nout = noutputs;
+	P.ndec = 0;
+	atomic_store(&stopping, 0);
+	for (size_t i = 0; i < ndecoders; i++) {
+		const struct nfc_decoder_ops *ops = decoders[i]->plugin->decoder;
+
+		for (size_t v = 0; v < 8 && ops->versions[v]; v++) {
+			for (size_t j = 0; j < P.ndec; j++) {
+				if (P.dec[j].version == ops->versions[v]) {
+					nfc_log_core(NFC_LOG_ERR, "decoders '%s' and '%s' both handle version %u; "
+					             "list only one in [core] decoders", P.dec[j].ctx->name,
+					             decoders[i]->name, ops->versions[v]);
+					return NFC_EINVAL;
+				}
+			}
+			if (P.ndec == sizeof(P.dec) / sizeof(P.dec[0]))
+				return NFC_ETOOBIG;
+			P.dec[P.ndec].version = ops->versions[v];
+			P.dec[P.ndec].ctx = decoders[i];
+			P.ndec++;
+		}
+	}
+	return NFC_OK;
+}
+
+static struct nfc_batch *batch_alloc(void)
+{
+	struct nfc_batch *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->arena = malloc(BATCH_ARENA);
+	b->rec = malloc(BATCH_RECORDS * sizeof(*b->rec));
+	b->tmpl = malloc(16 * sizeof(*b->tmpl));
+	if (!b->arena || !b->rec || !b->tmpl) {
+		free(b->arena);
+		free(b->rec);
+		free(b->tmpl);
+		free(b);
+		return NULL;
+	}
+	b->cap = BATCH_ARENA;
+	b->caprec = BATCH_RECORDS;
+	b->captmpl = 16;
+	return b;
+}
+
+static void batch_free(struct nfc_batch *b)
+{
+	free(b->arena);
+	free(b->rec);
+	free(b->tmpl);
+	free(b);
+}
+
+struct nfc_batch *nfc_batch_get(void)
+{
+	struct nfc_batch *b;
+
+	pthread_mutex_lock(&P.pool_lock);
+	b = P.pool;
+	if (b) {
+		P.pool = b->next;
+		P.npool--;
+	}
+	pthread_mutex_unlock(&P.pool_lock);
+	if (!b)
+		b = batch_alloc();
+	if (b) {
+		atomic_init(&b->refs, 1);
+		b->next = NULL;
+		b->time.tv_sec = 0;
+		b->time.tv_nsec = 0;
+	}
+	return b;
+}
+
+static void batch_reset(struct nfc_batch *b)
+{
+	for (size_t i = 0; i < b->ntmpl; i++)
+		nfc_template_put(b->tmpl[i]);
+	b->ntmpl = 0;
+	b->nrec = 0;
+	b->used = 0;
+}
+
+void nfc_batch_put(struct nfc_batch *b)
+{
+	if (!b || atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	batch_reset(b);
+	pthread_mutex_lock(&P.pool_lock);
+	if (P.npool < POOL_KEEP) {
+		b->next = P.pool;
+		P.pool = b;
+		P.npool++;
+		b = NULL;
+	}
+	pthread_mutex_unlock(&P.pool_lock);
+	if (b)
+		batch_free(b);
+}
+
+void nfc_pipeline_free(void)
+{
+	pthread_mutex_lock(&P.pool_lock);
+	while (P.pool) {
+		struct nfc_batch *b = P.pool;
+
+		P.pool = b->next;
+		batch_free(b);
+	}
+	P.npool = 0;
+	pthread_mutex_unlock(&P.pool_lock);
+}
+
+/* Hand the worker's batch to every output; it is recycled by the last. */
+void nfc_worker_flush(struct nfc_worker *w)
+{
+	struct nfc_batch *b = w->b;
+
+	if (!b || b->nrec == 0)
+		return;
+	w->b = NULL;
+	if (P.nout == 0) {
+		nfc_batch_put(b);
+		return;
+	}
+	atomic_store(&b->refs, (int)P.nout);
+	for (size_t i = 0; i < P.nout; i++)
+		if (nfc_output_push(P.out[i], b) < 0)
+			nfc_batch_put(b);
+}
+
+static struct nfc_ctx *decoder_for(uint16_t version)
+{
+	for (size_t i = 0; i < P.ndec; i++)
+		if (P.dec[i].version == version)
+			return P.dec[i].ctx;
+	return NULL;
+}
+
+static const char *addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	const void *a = NULL;
+	unsigned port = 0;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+
+		a = &s4->sin_addr;
+		port = ntohs(s4->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+		a = &s6->sin6_addr;
+		port = ntohs(s6->sin6_port);
+	}
+	if (!a || !inet_ntop(ss->ss_family, a, buf, (socklen_t)len)) {
+		snprintf(buf, len, "unknown sender");
+		return buf;
+	}
+	snprintf(buf + strlen(buf), len - strlen(buf), ":%u", port);
+	return buf;
+}
+
+int nfc_decode_datagram(struct nfc_worker *w, struct nfc_batch *b, const struct nfc_datagram *dg)
+{
+	struct nfc_ctx *in = w->ctx, *dec;
+	struct nfc_decode d;
+	size_t nrec0 = b->nrec, used0 = b->used;
+	uint16_t version;
+	char src[INET6_ADDRSTRLEN + 8];
+	int rc;
+
+	if (dg->len < 2 || dg->len > b->cap - b->used) {
+		nfc_counter_add_slot(in, w->slot, NFC_C_MALFORMED, 1);
+		nfc_log_remote(in, NFC_LOG_WARN, "datagram from %s: %zu bytes, too short or too long",
+		               addr_text(&dg->source, src, sizeof(src)), dg->len);
+		return NFC_EMALFORMED;
+	}
+	version = (uint16_t)(dg->data[0] << 8 | dg->data[1]);
+	dec = decoder_for(version);
+	if (!dec) {
+		nfc_counter_add_slot(in, w->slot, NFC_C_UNKNOWN_VERSION, 1);
+		nfc_log_remote(in, NFC_LOG_WARN, "datagram from %s: unknown export version %u (%zu bytes); "
+		               "the loaded decoders handle NetFlow v5/v9 and IPFIX", addr_text(&dg->source, src,
+		               sizeof(src)), version, dg->len);
+		return NFC_EINVAL;
+	}
+	if (b->nrec == 0)
+		b->time = dg->received;
+	memcpy(b->arena + b->used, dg->data, dg->len);
+	d.w = w;
+	d.b = b;
+	d.dg = dg;
+	d.base = b->arena + b->used;
+	d.nemitted = 0;
+	d.failed = 0;
+	b->used += dg->len;
+	rc = dec->plugin->decoder->decode(dec->inst, &d, d.base, dg->len);
+	if (rc < 0 || d.failed) {
+		nfc_counter_add_slot(in, w->slot, NFC_C_MALFORMED, 1);
+		nfc_log_remote(in, NFC_LOG_WARN, "malformed datagram from %s (version %u, %zu bytes): skipped%s",
+		               addr_text(&dg->source, src, sizeof(src)), version, dg->len,
+		               b->nrec > nrec0 ? " after its first records" : "");
+		rc = NFC_EMALFORMED;
+	}
+	if (b->nrec == nrec0)
+		b->used = used0; /* nothing points into the copy: give the bytes back */
+	nfc_counter_add_slot(in, w->slot, NFC_C_RECORDS, b->nrec - nrec0);
+	return rc < 0 ? rc : NFC_OK;
+}
+
+NFC_EXPORT void nfc_submit(struct nfc_worker *w, const struct nfc_datagram *dg, size_t n)
+{
+	struct nfc_ctx *in = w->ctx;
+	struct timespec now = { 0, 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		struct nfc_datagram stamped;
+		const struct nfc_datagram *d = &dg[i];
+
+		nfc_counter_add_slot(in, w->slot, NFC_C_DATAGRAMS, 1);
+		nfc_counter_add_slot(in, w->slot, NFC_C_BYTES, d->len);
+		if (d->truncated) {
+			nfc_counter_add_slot(in, w->slot, NFC_C_TRUNCATED, 1);
+			nfc_log_remote(in, NFC_LOG_WARN, "datagram larger than the receive buffer: dropped "
+			               "(raise max_datagram)");
+			continue;
+		}
+		if (d->received.tv_sec == 0) {
+			if (now.tv_sec == 0)
+				clock_gettime(CLOCK_REALTIME, &now);
+			stamped = *d;
+			stamped.received = now;
+			d = &stamped;
+		}
+		if (w->b && d->len > w->b->cap - w->b->used)
+			nfc_worker_flush(w);
+		if (!w->b) {
+			w->b = nfc_batch_get();
+			if (!w->b) {
+				nfc_log_remote(in, NFC_LOG_ERR, "out of memory: datagram dropped");
+				nfc_counter_add_slot(in, w->slot, NFC_C_MALFORMED, 1);
+				continue;
+			}
+		}
+		nfc_decode_datagram(w, w->b, d);
+	}
+	nfc_worker_flush(w);
+}
+
+NFC_EXPORT int nfc_emit(struct nfc_decode *d, struct nfc_template *t, const uint8_t *data, size_t len)
+{
+	struct nfc_batch *b = d->b;
+	long rl;
+
+	if (data < d->base || data > d->base + d->dg->len || len > (size_t)(d->base + d->dg->len - data)) {
+		d->failed = 1;
+		return NFC_EINVAL;
+	}
+	rl = nfc_template_measure(t, data, len);
+	if (rl < 0)
+		return NFC_EMALFORMED;
+	if (b->nrec == b->caprec) {
+		struct nfc_rec *r = realloc(b->rec, 2 * b->caprec * sizeof(*r));
+
+		if (!r)
+			return NFC_ENOMEM;
+		b->rec = r;
+		b->caprec *= 2;
+	}
+	if (b->ntmpl == 0 || b->tmpl[b->ntmpl - 1] != t) {
+		size_t i;
+
+		for (i = 0; i < b->ntmpl && b->tmpl[i] != t; i++)
+			;
+		if (i == b->ntmpl) {
+			if (b->ntmpl == b->captmpl) {
+				struct nfc_template **nt = realloc(b->tmpl, 2 * b->captmpl * sizeof(*nt));
+
+				if (!nt)
+					return NFC_ENOMEM;
+				b->tmpl = nt;
+				b->captmpl *= 2;
+			}
+			b->tmpl[b->ntmpl++] = nfc_template_get(t);
+		} else if (i != b->ntmpl - 1) {
+			/* keep the most recent template last for the fast check */
+			struct nfc_template *tmp = b->tmpl[i];
+
+			b->tmpl[i] = b->tmpl[b->ntmpl - 1];
+			b->tmpl[b->ntmpl - 1] = tmp;
+		}
+	}
+	b->rec[b->nrec].t = t;
+	b->rec[b->nrec].data = data;
+	b->rec[b->nrec].len = (uint32_t)rl;
+	b->nrec++;
+	d->nemitted++;
+	return (int)rl;
+}
+
+NFC_EXPORT const struct sockaddr *nfc_decode_source(const struct nfc_decode *d)
+{
+	return (const struct sockaddr *)&d->dg->source;
+}
+
+NFC_EXPORT struct timespec nfc_decode_time(const struct nfc_decode *d)
+{
+	return d->dg->received;
+}
+
+NFC_EXPORT size_t nfc_batch_count(const struct nfc_batch *b)
+{
+	return b->nrec;
+}
+
+NFC_EXPORT struct timespec nfc_batch_time(const struct nfc_batch *b)
+{
+	return b->time;
+}
+
+NFC_EXPORT int nfc_batch_json(const struct nfc_batch *b, size_t i, struct nfc_buf *out)
+{
+	if (i >= b->nrec)
+		return NFC_EINVAL;
+	return nfc_json_record(b->rec[i].t, b->rec[i].data, b->rec[i].len, out);
+}
+
+NFC_EXPORT void nfc_worker_drops(struct nfc_worker *w, uint64_t n)
+{
+	nfc_counter_add_slot(w->ctx, w->slot, NFC_C_KERNEL_DROPS, n);
+}
+
+NFC_EXPORT unsigned nfc_worker_index(const struct nfc_worker *w)
+{
+	return w->index;
+}
+
+NFC_EXPORT int nfc_worker_stopping(const struct nfc_worker *w)
+{
+	(void)w;
+	return atomic_load_explicit(&stopping, memory_order_relaxed);
+}
+
+NFC_EXPORT struct nfc_ctx *nfc_worker_ctx(struct nfc_worker *w)
+{
+	return w->ctx;
+}

@@ -1,0 +1,313 @@
+/*
+ * netflow-concentrator plugin SDK: the only installed header.
+ *
+ * ABI changelog (bump NFC_ABI_MINOR for additions, NFC_ABI_MAJOR for anything
+ * that breaks an existing plugin):
+ *   1.0  first public ABI: descriptors, parameter tables, input/decoder/output
+ *        operation tables, batches, buffers, TLS connections, logging.
+ *
+ * Rules of this header:
+ *  - Every struct a plugin fills in starts with its own `size` (sizeof as the
+ *    plugin was compiled) and is append-only. The core reads only the first
+ *    `size` bytes, so a plugin built against an older minor keeps working.
+ *  - Handles (struct nfc_ctx, nfc_worker, nfc_decode, nfc_batch, nfc_buf,
+ *    nfc_template, nfc_conn) are opaque: their bodies live in the core and
+ *    plugins use the functions declared here.
+ *  - Functions return NFC_OK (0), NFC_RETRY (> 0, transient: the core keeps the
+ *    data, backs off and calls again) or a negative NFC_E* error.
+ *
+ * Threading contract:
+ *  - One instance's callbacks MUST NOT be assumed to run on one thread, but the
+ *    core never runs two callbacks of one output instance concurrently.
+ *  - An input's run() is called once per worker, each on its own thread.
+ *  - A decoder's decode() may run on several input workers at once: decoder
+ *    state shared between datagrams MUST be protected by the plugin.
+ *  - A batch passed to encode() is borrowed read-only for the call.
+ *  - Bytes appended to a struct nfc_buf belong to the core.
+ */
+#ifndef NFC_PLUGIN_H
+#define NFC_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NFC_ABI_MAJOR 1
+#define NFC_ABI_MINOR 0
+
+/** The one symbol every plugin exports (a struct nfc_plugin). */
+#define NFC_PLUGIN_SYMBOL "nfc_plugin_v1"
+
+#if defined(__GNUC__)
+#define NFC_EXPORT __attribute__((visibility("default")))
+#define NFC_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define NFC_EXPORT
+#define NFC_PRINTF(a, b)
+#endif
+
+/* Results. */
+#define NFC_OK 0
+#define NFC_RETRY 1
+#define NFC_ERROR (-1)      /**< generic failure, already logged */
+#define NFC_EINVAL (-2)     /**< bad argument or configuration value */
+#define NFC_ENOMEM (-3)     /**< allocation failed */
+#define NFC_EMALFORMED (-4) /**< remote input is malformed */
+#define NFC_ETOOBIG (-5)    /**< a limit was exceeded */
+
+/* ------------------------------------------------------------------------ */
+/* Opaque handles                                                           */
+
+struct nfc_ctx;      /**< one plugin instance as seen by the core */
+struct nfc_worker;   /**< one input worker thread */
+struct nfc_decode;   /**< one datagram being decoded */
+struct nfc_batch;    /**< decoded records handed to outputs */
+struct nfc_buf;      /**< a growable byte buffer owned by the core */
+struct nfc_template; /**< a compiled record layout */
+struct nfc_conn;     /**< an outbound TCP or TLS connection */
+
+/* ------------------------------------------------------------------------ */
+/* Parameters                                                               */
+
+enum nfc_param_type {
+	NFC_PARAM_STRING = 1, /**< char *, owned by the core, NUL-terminated */
+	NFC_PARAM_INT,        /**< long long, checked against min/max */
+	NFC_PARAM_BOOL,       /**< int: yes/no, true/false, on/off, 1/0 */
+	NFC_PARAM_SIZE,       /**< unsigned long long, accepts k/M/G suffixes (1024) */
+};
+
+#define NFC_PARAM_REQUIRED 0x1u /**< no default; the key must be set */
+#define NFC_PARAM_SECRET 0x2u   /**< never printed, not even in debug logs */
+
+/**
+ * One configuration key. The core reads the section of the instance, rejects
+ * unknown keys and values of the wrong type or range (naming file and line),
+ * applies `def` when the key is absent and writes the value at `offset` in
+ * the instance struct. A table ends with an entry whose name is NULL.
+ */
+struct nfc_param {
+	const char *name;
+	enum nfc_param_type type;
+	const char *def; /**< default, as it would be written in the file; NULL: none */
+	unsigned flags;
+	size_t offset; /**< offsetof(instance struct, member) */
+	long long min, max; /**< for INT and SIZE; both 0: no range */
+	const char *doc;
+};
+
+/* ------------------------------------------------------------------------ */
+/* Logging (lines go to stderr, prefixed with the instance name)           */
+
+enum nfc_log_level { NFC_LOG_ERR = 3, NFC_LOG_WARN = 4, NFC_LOG_INFO = 6, NFC_LOG_DEBUG = 7 };
+
+NFC_EXPORT void nfc_log(struct nfc_ctx *ctx, enum nfc_log_level level, const char *fmt, ...)
+	NFC_PRINTF(3, 4);
+/** For events caused by remote input: at most a few lines per interval per
+ *  instance, then one line saying how many were suppressed. */
+NFC_EXPORT void nfc_log_remote(struct nfc_ctx *ctx, enum nfc_log_level level, const char *fmt, ...)
+	NFC_PRINTF(3, 4);
+/** Report a configuration error about `key` of this instance from check():
+ *  the core prints it with the file and line where the key was set. */
+NFC_EXPORT void nfc_config_error(struct nfc_ctx *ctx, const char *key, const char *fmt, ...)
+	NFC_PRINTF(3, 4);
+NFC_EXPORT const char *nfc_ctx_name(const struct nfc_ctx *ctx);
+/** Was `key` written in the configuration file (rather than defaulted)? */
+NFC_EXPORT int nfc_ctx_param_set(const struct nfc_ctx *ctx, const char *key);
+
+/* ------------------------------------------------------------------------ */
+/* Counters: registered at start(), then bumped without locks              */
+
+/** Register a named counter for this instance (shown in the stats line).
+ *  Returns its id (>= 0) or a negative error. Counters are per thread inside
+ *  the core and summed when read. */
+NFC_EXPORT int nfc_counter_register(struct nfc_ctx *ctx, const char *name);
+NFC_EXPORT void nfc_counter_add(struct nfc_ctx *ctx, int id, uint64_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Buffers                                                                  */
+
+/** Make room for `n` more bytes and return where they go, or NULL (no memory). */
+NFC_EXPORT char *nfc_buf_reserve(struct nfc_buf *b, size_t n);
+/** Account `n` bytes written at the pointer the last reserve returned. */
+NFC_EXPORT void nfc_buf_commit(struct nfc_buf *b, size_t n);
+NFC_EXPORT int nfc_buf_append(struct nfc_buf *b, const void *p, size_t n);
+NFC_EXPORT size_t nfc_buf_len(const struct nfc_buf *b);
+NFC_EXPORT char *nfc_buf_data(struct nfc_buf *b);
+/** Shrink to `len` bytes (to undo a partially written frame). */
+NFC_EXPORT void nfc_buf_truncate(struct nfc_buf *b, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Templates and records (decoder side)                                     */
+
+/** How a field's bytes are rendered in the record JSON. */
+enum nfc_field_kind {
+	NFC_FIELD_UINT = 1, /**< big-endian unsigned, 1..8 bytes: a JSON number */
+	NFC_FIELD_INT,      /**< big-endian two's complement, 1..8 bytes */
+	NFC_FIELD_IPV4,     /**< 4 bytes: "a.b.c.d" */
+	NFC_FIELD_IPV6,     /**< 16 bytes: RFC 5952 text */
+	NFC_FIELD_MAC,      /**< 6 bytes: "aa:bb:cc:dd:ee:ff" */
+	NFC_FIELD_STRING,   /**< UTF-8 text up to the first NUL, JSON-escaped */
+	NFC_FIELD_BYTES,    /**< anything else: lower-case hex string */
+	NFC_FIELD_SKIP,     /**< not rendered (padding) */
+};
+
+/** A field whose length is carried in each record (IPFIX variable length). */
+#define NFC_FIELD_VARLEN 0xffffu
+
+/** One field of a record layout, as the decoder describes it. */
+struct nfc_field {
+	const char *name;       /**< JSON key; copied by the core */
+	enum nfc_field_kind kind;
+	uint16_t length;        /**< bytes, or NFC_FIELD_VARLEN */
+};
+
+/**
+ * Compile a record layout: fields are consecutive in the record, in this
+ * order. The core builds the JSON program for it once. The template is
+ * reference-counted: the decoder holds one reference and drops it with
+ * nfc_template_put(); batches in flight hold their own.
+ */
+NFC_EXPORT struct nfc_template *nfc_template_new(struct nfc_ctx *ctx, const struct nfc_field *fields,
+                                                 size_t nfields);
+NFC_EXPORT void nfc_template_put(struct nfc_template *t);
+/** Fixed record length in bytes, or 0 when the template has VARLEN fields. */
+NFC_EXPORT size_t nfc_template_record_len(const struct nfc_template *t);
+
+/**
+ * Emit one record from decode(): `data` points into the datagram being
+ * decoded and `len` is how many bytes are available from there (the record's
+ * length for fixed templates; for VARLEN templates the core walks the length
+ * prefixes itself, RFC 7011 section 7). Returns the record's length in bytes
+ * (>= 0), or NFC_EMALFORMED when the record does not fit in `len`.
+ */
+NFC_EXPORT int nfc_emit(struct nfc_decode *d, struct nfc_template *t, const uint8_t *data, size_t len);
+/** The datagram's sender and the time it was received. */
+NFC_EXPORT const struct sockaddr *nfc_decode_source(const struct nfc_decode *d);
+NFC_EXPORT struct timespec nfc_decode_time(const struct nfc_decode *d);
+
+/* ------------------------------------------------------------------------ */
+/* Batches (output side)                                                    */
+
+NFC_EXPORT size_t nfc_batch_count(const struct nfc_batch *b);
+/** When the first datagram of the batch was received (CLOCK_REALTIME). */
+NFC_EXPORT struct timespec nfc_batch_time(const struct nfc_batch *b);
+/** Append record `i` as one flat JSON object (no newline). The one encoder
+ *  every output uses. Returns NFC_OK or NFC_ENOMEM. */
+NFC_EXPORT int nfc_batch_json(const struct nfc_batch *b, size_t i, struct nfc_buf *out);
+
+/* ------------------------------------------------------------------------ */
+/* Input side                                                               */
+
+struct nfc_datagram {
+	const uint8_t *data;
+	size_t len;
+	struct sockaddr_storage source;
+	struct timespec received; /**< CLOCK_REALTIME; zero: the core stamps it */
+	int truncated;            /**< larger than the receive buffer */
+};
+
+/** Hand received datagrams to the core: it decodes them on this thread and
+ *  queues the records for every output. The data may be reused on return. */
+NFC_EXPORT void nfc_submit(struct nfc_worker *w, const struct nfc_datagram *dg, size_t n);
+/** Datagrams the kernel dropped on this worker's socket (SO_RXQ_OVFL delta). */
+NFC_EXPORT void nfc_worker_drops(struct nfc_worker *w, uint64_t n);
+NFC_EXPORT unsigned nfc_worker_index(const struct nfc_worker *w);
+/** Non-zero once the daemon is shutting down: run() must return soon
+ *  (block at most ~250 ms at a time). */
+NFC_EXPORT int nfc_worker_stopping(const struct nfc_worker *w);
+NFC_EXPORT struct nfc_ctx *nfc_worker_ctx(struct nfc_worker *w);
+
+/* ------------------------------------------------------------------------ */
+/* Connections (core-owned TLS: the keys tls, tls_verify, ca_file and       */
+/* server_name are added to the parameters of plugins with NFC_PLUGIN_TLS)  */
+
+/** Connect to host:port (TCP, then TLS unless the instance set tls=no).
+ *  Returns NFC_OK, NFC_RETRY (unreachable, handshake failed: logged with the
+ *  reason) or a negative error. */
+NFC_EXPORT int nfc_conn_open(struct nfc_ctx *ctx, const char *host, unsigned port, struct nfc_conn **out);
+/** Write all `len` bytes. NFC_OK, or NFC_RETRY when the connection broke
+ *  (the caller closes it and reconnects). */
+NFC_EXPORT int nfc_conn_write(struct nfc_conn *c, const void *p, size_t len);
+/** Non-zero when the peer closed or reset the connection while idle. */
+NFC_EXPORT int nfc_conn_dead(struct nfc_conn *c);
+/** Clean close: TLS close_notify, half-close, drain, close. NULL is a no-op. */
+NFC_EXPORT void nfc_conn_close(struct nfc_conn *c);
+
+/* ------------------------------------------------------------------------ */
+/* Descriptors                                                              */
+
+enum nfc_plugin_kind { NFC_KIND_INPUT = 1, NFC_KIND_DECODER = 2, NFC_KIND_OUTPUT = 3 };
+
+#define NFC_PLUGIN_TLS 0x1u /**< output uses nfc_conn_*: the core adds the TLS keys */
+
+struct nfc_input_ops {
+	size_t size;
+	/** Open sockets; set *nworkers (>= 1). Errors here stop start-up. */
+	int (*open)(void *inst, struct nfc_ctx *ctx, unsigned *nworkers);
+	/** Receive until nfc_worker_stopping(); called once per worker thread. */
+	int (*run)(void *inst, struct nfc_worker *w);
+	/** Describe what is listened on, for the start-up log line. */
+	void (*describe)(void *inst, char *out, size_t outlen);
+	void (*close)(void *inst);
+};
+
+struct nfc_decoder_ops {
+	size_t size;
+	/** Export format versions handled (first 16 bits of the datagram, network
+	 *  order), 0-terminated. */
+	uint16_t versions[8];
+	int (*start)(void *inst, struct nfc_ctx *ctx);
+	/** Decode one datagram, calling nfc_emit() per record. Return NFC_OK, or
+	 *  NFC_EMALFORMED (the core counts it; records already emitted stay). */
+	int (*decode)(void *inst, struct nfc_decode *d, const uint8_t *p, size_t len);
+	void (*stop)(void *inst);
+};
+
+struct nfc_output_ops {
+	size_t size;
+	int (*start)(void *inst, struct nfc_ctx *ctx);
+	/** Pure: append the bytes for every record of the batch to `out`. Must
+	 *  not do I/O. Records it refuses (too large) it counts itself. */
+	int (*encode)(void *inst, const struct nfc_batch *b, struct nfc_buf *out);
+	/** Deliver bytes produced by encode(). NFC_OK; NFC_RETRY: not delivered,
+	 *  the core keeps the bytes, backs off and calls again; negative: the
+	 *  bytes are dropped and counted. */
+	int (*send)(void *inst, const char *p, size_t len);
+	/** Called when idle about once a second (keepalive, reconnect checks). */
+	void (*idle)(void *inst);
+	void (*stop)(void *inst);
+};
+
+struct nfc_plugin {
+	size_t size;          /**< sizeof(struct nfc_plugin) as compiled */
+	unsigned abi_major;   /**< NFC_ABI_MAJOR */
+	unsigned abi_minor;   /**< NFC_ABI_MINOR */
+	enum nfc_plugin_kind kind;
+	const char *name;     /**< matches the file name: <kind>_<name>.so */
+	const char *version;
+	const char *description;
+	const char *license;
+	unsigned flags;       /**< NFC_PLUGIN_* */
+	size_t instance_size; /**< bytes the core allocates (zeroed) per instance */
+	const struct nfc_param *params;
+	/** Optional: validate the values after they are written into the
+	 *  instance; report with nfc_config_error() and return NFC_EINVAL. */
+	int (*check)(void *inst, struct nfc_ctx *ctx);
+	/** Release what check()/start() allocated. Optional. */
+	void (*destroy)(void *inst);
+	const struct nfc_input_ops *input;
+	const struct nfc_decoder_ops *decoder;
+	const struct nfc_output_ops *output;
+};
+
+#define NFC_PLUGIN_DEFINE NFC_EXPORT const struct nfc_plugin nfc_plugin_v1
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NFC_PLUGIN_H */

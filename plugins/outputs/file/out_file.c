@@ -1,0 +1,125 @@
+/* out_file: one flat JSON object per record per line, appended to a file or
+ * written to stdout (path=-). The simplest complete output: a reference for
+ * third-party plugins and the quick-start's local sink. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nfc/plugin.h"
+
+struct out_file {
+	char *path;
+	int fd;
+	int is_stdout;
+};
+
+static const struct nfc_param params[] = {
+	{ "path", NFC_PARAM_STRING, "-", 0, offsetof(struct out_file, path), 0, 0,
+	  "file to append JSON lines to, or - for standard output" },
+	{ NULL, 0, NULL, 0, 0, 0, 0, NULL }
+};
+
+static int file_open(struct out_file *f, struct nfc_ctx *ctx)
+{
+	if (f->is_stdout) {
+		f->fd = STDOUT_FILENO;
+		return NFC_OK;
+	}
+	f->fd = open(f->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (f->fd < 0) {
+		nfc_log(ctx, NFC_LOG_ERR, "cannot open %s: %s", f->path, strerror(errno));
+		return NFC_ERROR;
+	}
+	return NFC_OK;
+}
+
+static int file_check(void *inst, struct nfc_ctx *ctx)
+{
+	struct out_file *f = inst;
+
+	if (!*f->path) {
+		nfc_config_error(ctx, "path", "is empty; give a file name, or - for standard output");
+		return NFC_EINVAL;
+	}
+	return NFC_OK;
+}
+
+static int file_start(void *inst, struct nfc_ctx *ctx)
+{
+	struct out_file *f = inst;
+
+	f->is_stdout = !strcmp(f->path, "-");
+	if (file_open(f, ctx) < 0)
+		return NFC_ERROR;
+	nfc_log(ctx, NFC_LOG_INFO, "writing JSON lines to %s", f->is_stdout ? "standard output" : f->path);
+	return NFC_OK;
+}
+
+static int file_encode(void *inst, const struct nfc_batch *b, struct nfc_buf *out)
+{
+	size_t n = nfc_batch_count(b);
+
+	for (size_t i = 0; i < n; i++) {
+		int rc = nfc_batch_json(b, i, out);
+
+		if (rc < 0)
+			return rc;
+		if (nfc_buf_append(out, "\n", 1) < 0)
+			return NFC_ENOMEM;
+	}
+	return NFC_OK;
+}
+
+static int file_send(void *inst, const char *p, size_t len)
+{
+	struct out_file *f = inst;
+
+	while (len > 0) {
+		ssize_t w = write(f->fd, p, len);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			/* A full disk or a closed pipe: keep the bytes, retry later. */
+			return NFC_RETRY;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return NFC_OK;
+}
+
+static void file_stop(void *inst)
+{
+	struct out_file *f = inst;
+
+	if (!f->is_stdout && f->fd > 0)
+		close(f->fd);
+	f->fd = -1;
+}
+
+static const struct nfc_output_ops ops = {
+	.size = sizeof(struct nfc_output_ops),
+	.start = file_start,
+	.encode = file_encode,
+	.send = file_send,
+	.stop = file_stop,
+};
+
+NFC_PLUGIN_DEFINE = {
+	.size = sizeof(struct nfc_plugin),
+	.abi_major = NFC_ABI_MAJOR,
+	.abi_minor = NFC_ABI_MINOR,
+	.kind = NFC_KIND_OUTPUT,
+	.name = "file",
+	.version = PACKAGE_VERSION,
+	.description = "JSON lines (one flow record per line) to a file or standard output",
+	.license = "Apache-2.0",
+	.instance_size = sizeof(struct out_file),
+	.params = params,
+	.check = file_check,
+	.output = &ops,
+};

@@ -1,0 +1,246 @@
+/*
+ * The `sekoia` output: every flow record as one RFC 5424 message to the
+ * Sekoia.io intake over TLS (RFC 6587 octet counting), the intake key in the
+ * SEKOIA@53288 structured-data element. Framing lives in sekoia_frame.c;
+ * this file holds the parameters, their checks and the connection.
+ *
+ * The intake key is a secret: it is never logged, and lives only in the
+ * parameter the core owns and in the framer's prebuilt head.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nfc/plugin.h"
+#include "sekoia_frame.h"
+
+#define DEFAULT_REGION "FRA1"
+#define HOSTNAME_MAX 255 /* RFC 5424 HOSTNAME */
+#define APP_NAME_MAX 48  /* RFC 5424 APP-NAME */
+
+struct sekoia {
+	/* parameters, written by the core */
+	char *host;
+	long long port;
+	char *intake_key;
+	char *region;
+	char *hostname;
+	char *app_name;
+	long long pri;
+	unsigned long long max_event_size;
+
+	/* state */
+	struct nfc_ctx *ctx;
+	const char *dest; /* host, or the region's intake host */
+	char syshost[HOSTNAME_MAX + 1];
+	struct sekoia_framer fr;
+	struct nfc_conn *conn;
+	int connected_before;
+	int c_oversize, c_reconnects;
+};
+
+static const struct nfc_param sekoia_params[] = {
+	{ "host", NFC_PARAM_STRING, "", 0, offsetof(struct sekoia, host), 0, 0,
+	  "Intake host name. Empty: the host of `region`." },
+	{ "port", NFC_PARAM_INT, "10514", 0, offsetof(struct sekoia, port), 1, 65535,
+	  "Intake TCP port (TLS syslog)." },
+	{ "intake_key", NFC_PARAM_STRING, NULL, NFC_PARAM_REQUIRED | NFC_PARAM_SECRET,
+	  offsetof(struct sekoia, intake_key), 0, 0,
+	  "The intake key shown in Sekoia.io (Intakes > your NetFlow intake)." },
+	{ "region", NFC_PARAM_STRING, DEFAULT_REGION, 0, offsetof(struct sekoia, region), 0, 0,
+	  "Sekoia.io region when `host` is empty: " SEKOIA_REGIONS "." },
+	{ "hostname", NFC_PARAM_STRING, "", 0, offsetof(struct sekoia, hostname), 0, 0,
+	  "Syslog HOSTNAME field. Empty: this machine's host name." },
+	{ "app_name", NFC_PARAM_STRING, "netflow-concentrator", 0, offsetof(struct sekoia, app_name), 0, 0,
+	  "Syslog APP-NAME field (1 to 48 printable ASCII characters)." },
+	{ "pri", NFC_PARAM_INT, "14", 0, offsetof(struct sekoia, pri), 0, 191,
+	  "Syslog PRI: facility * 8 + severity (14: user.info)." },
+	{ "max_event_size", NFC_PARAM_SIZE, "250k", 0, offsetof(struct sekoia, max_event_size), 256,
+	  16 * 1024 * 1024,
+	  "Largest syslog message sent; larger records are dropped and counted (the intake "
+	  "drops events over 250 KiB)." },
+	{ NULL, 0, NULL, 0, 0, 0, 0, NULL },
+};
+
+/* Is `s` 1..max printable ASCII characters without spaces? */
+static int valid_name(const char *s, size_t max)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if ((unsigned char)s[i] < 33 || (unsigned char)s[i] > 126)
+			return 0;
+	return i >= 1 && i <= max;
+}
+
+static int sekoia_check(void *inst, struct nfc_ctx *ctx)
+{
+	struct sekoia *s = inst;
+	const char *why;
+	int rc = NFC_OK;
+
+	why = sekoia_key_problem(s->intake_key);
+	if (why) {
+		nfc_config_error(ctx, "intake_key", "%s", why);
+		rc = NFC_EINVAL;
+	}
+	if (s->region && s->region[0] && !sekoia_region_host(s->region)) {
+		nfc_config_error(ctx, "region", "unknown region \"%s\": use one of %s (or set host=)",
+		                 s->region, SEKOIA_REGIONS);
+		rc = NFC_EINVAL;
+	}
+	if (s->hostname && s->hostname[0] && !valid_name(s->hostname, HOSTNAME_MAX)) {
+		nfc_config_error(ctx, "hostname", "must be 1 to %d printable ASCII characters without "
+		                 "spaces (a syslog HOSTNAME)", HOSTNAME_MAX);
+		rc = NFC_EINVAL;
+	}
+	if (!s->app_name || !valid_name(s->app_name, APP_NAME_MAX)) {
+		nfc_config_error(ctx, "app_name", "must be 1 to %d printable ASCII characters without "
+		                 "spaces (a syslog APP-NAME)", APP_NAME_MAX);
+		rc = NFC_EINVAL;
+	}
+	if (s->host && (strchr(s->host, ' ') || strchr(s->host, '/'))) {
+		nfc_config_error(ctx, "host", "must be a host name or an address, such as "
+		                 "intake.sekoia.io (no scheme, path or port)");
+		rc = NFC_EINVAL;
+	}
+	return rc;
+}
+
+static int sekoia_start(void *inst, struct nfc_ctx *ctx)
+{
+	struct sekoia *s = inst;
+	int rc;
+
+	s->ctx = ctx;
+	if (s->host && s->host[0])
+		s->dest = s->host;
+	else
+		s->dest = sekoia_region_host(s->region && s->region[0] ? s->region : DEFAULT_REGION);
+	if (!s->dest)
+		return NFC_EINVAL; /* check() refused it already */
+
+	if (s->hostname && s->hostname[0]) {
+		snprintf(s->syshost, sizeof(s->syshost), "%s", s->hostname);
+	} else if (gethostname(s->syshost, sizeof(s->syshost)) < 0) {
+		strcpy(s->syshost, "-");
+	}
+	s->syshost[sizeof(s->syshost) - 1] = '\0';
+	sekoia_sanitize_name(s->syshost, HOSTNAME_MAX);
+
+	rc = sekoia_framer_init(&s->fr, (unsigned)s->pri, s->syshost, s->app_name,
+	                        (unsigned long)getpid(), s->intake_key, (size_t)s->max_event_size);
+	if (rc != NFC_OK)
+		return rc;
+	s->c_oversize = nfc_counter_register(ctx, "oversize");
+	s->c_reconnects = nfc_counter_register(ctx, "reconnects");
+	if (s->c_oversize < 0 || s->c_reconnects < 0) {
+		sekoia_framer_free(&s->fr);
+		return s->c_oversize < 0 ? s->c_oversize : s->c_reconnects;
+	}
+	nfc_log(ctx, NFC_LOG_INFO, "forwarding to %s:%lld as syslog host %s, app %s", s->dest, s->port,
+	        s->syshost, s->app_name);
+	return NFC_OK;
+}
+
+static int sekoia_encode(void *inst, const struct nfc_batch *b, struct nfc_buf *out)
+{
+	struct sekoia *s = inst;
+	struct sekoia_encode_stats st;
+	int rc;
+
+	rc = sekoia_framer_encode(&s->fr, b, out, &st);
+	if (st.dropped) {
+		nfc_counter_add(s->ctx, s->c_oversize, st.dropped);
+		nfc_log_remote(s->ctx, NFC_LOG_WARN, "dropped %zu record(s) whose message would exceed "
+		               "max_event_size=%llu bytes (largest %zu); the intake refuses such events",
+		               st.dropped, s->max_event_size, st.dropped_largest);
+	}
+	return rc;
+}
+
+static void sekoia_disconnect(struct sekoia *s)
+{
+	nfc_conn_close(s->conn);
+	s->conn = NULL;
+}
+
+static int sekoia_send(void *inst, const char *p, size_t len)
+{
+	struct sekoia *s = inst;
+	int rc;
+
+	if (s->conn && nfc_conn_dead(s->conn))
+		sekoia_disconnect(s);
+	if (!s->conn) {
+		rc = nfc_conn_open(s->ctx, s->dest, (unsigned)s->port, &s->conn);
+		if (rc != NFC_OK) {
+			s->conn = NULL;
+			/* Out of memory is transient too: keep the bytes. */
+			return rc == NFC_ENOMEM ? NFC_RETRY : rc;
+		}
+		nfc_log(s->ctx, NFC_LOG_INFO, "connected to %s:%lld", s->dest, s->port);
+		if (s->connected_before)
+			nfc_counter_add(s->ctx, s->c_reconnects, 1);
+		s->connected_before = 1;
+	}
+	rc = nfc_conn_write(s->conn, p, len);
+	if (rc != NFC_OK) {
+		sekoia_disconnect(s);
+		return NFC_RETRY;
+	}
+	return NFC_OK;
+}
+
+static void sekoia_idle(void *inst)
+{
+	struct sekoia *s = inst;
+
+	/* Notice an intake that closed an idle connection now, not on the next
+	 * write; the next send() reconnects. */
+	if (s->conn && nfc_conn_dead(s->conn))
+		sekoia_disconnect(s);
+}
+
+static void sekoia_stop(void *inst)
+{
+	struct sekoia *s = inst;
+
+	sekoia_disconnect(s);
+}
+
+static void sekoia_destroy(void *inst)
+{
+	struct sekoia *s = inst;
+
+	sekoia_disconnect(s);
+	sekoia_framer_free(&s->fr);
+}
+
+static const struct nfc_output_ops sekoia_ops = {
+	.size = sizeof(struct nfc_output_ops),
+	.start = sekoia_start,
+	.encode = sekoia_encode,
+	.send = sekoia_send,
+	.idle = sekoia_idle,
+	.stop = sekoia_stop,
+};
+
+NFC_PLUGIN_DEFINE = {
+	.size = sizeof(struct nfc_plugin),
+	.abi_major = NFC_ABI_MAJOR,
+	.abi_minor = NFC_ABI_MINOR,
+	.kind = NFC_KIND_OUTPUT,
+	.name = "sekoia",
+	.version = "1.0.0",
+	.description = "Sekoia.io intake: RFC 5424 syslog over TLS, one message per flow record",
+	.license = "Apache-2.0",
+	.flags = NFC_PLUGIN_TLS,
+	.instance_size = sizeof(struct sekoia),
+	.params = sekoia_params,
+	.check = sekoia_check,
+	.destroy = sekoia_destroy,
+	.output = &sekoia_ops,
+};

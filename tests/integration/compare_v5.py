@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Compare the daemon's NetFlow v5 JSON lines with tshark's decode of the same datagrams.
+
+Usage: compare_v5.py TSHARK.json DAEMON.jsonl
+
+TSHARK.json comes from
+  tshark -r CAP -d udp.port==PORT,cflow -T json -J "ip udp cflow" --no-duplicate-keys
+Frames whose UDP payload is not a well-formed v5 datagram (version 5, count
+1..30, length exactly 24 + 48 * count) are expected to be refused by the
+daemon and are skipped; every record of every other frame must appear in
+DAEMON.jsonl, in capture order, with exactly the v5 keys in record order and
+the values tshark shows. Exit status 0 when everything matches.
+"""
+import json
+import sys
+
+# (JSON key, tshark field) in v5 record order.
+FIELDS = [
+    ("IPV4_SRC_ADDR", "cflow.srcaddr"),
+    ("IPV4_DST_ADDR", "cflow.dstaddr"),
+    ("NEXT_HOP", "cflow.nexthop"),
+    ("INPUT", "cflow.inputint"),
+    ("OUTPUT", "cflow.outputint"),
+    ("IN_PACKETS", "cflow.packets"),
+    ("IN_OCTETS", "cflow.octets"),
+    ("FIRST_SWITCHED", "cflow.timestart"),
+    ("LAST_SWITCHED", "cflow.timeend"),
+    ("SRC_PORT", "cflow.srcport"),
+    ("DST_PORT", "cflow.dstport"),
+    ("TCP_FLAGS", "cflow.tcpflags"),
+    ("PROTO", "cflow.protocol"),
+    ("TOS", "cflow.tos"),
+    ("SRC_AS", "cflow.srcas"),
+    ("DST_AS", "cflow.dstas"),
+    ("SRC_MASK", "cflow.srcmask"),
+    ("DST_MASK", "cflow.dstmask"),
+]
+ADDRS = {"IPV4_SRC_ADDR", "IPV4_DST_ADDR", "NEXT_HOP"}
+TIMES = {"FIRST_SWITCHED", "LAST_SWITCHED"}
+
+
+def find(d, key):
+    """First value of `key` anywhere under d (tshark nests some fields in *_tree)."""
+    if isinstance(d, dict):
+        if key in d:
+            return d[key]
+        for v in d.values():
+            r = find(v, key)
+            if r is not None:
+                return r
+    return None
+
+
+def number(s):
+    return int(s, 16) if s.startswith("0x") else int(s)
+
+
+def millis(s):
+    """tshark shows sysUptime offsets as seconds with 9 decimals: back to ms."""
+    whole, frac = s.split(".")
+    if frac[3:].strip("0"):
+        raise ValueError("sub-millisecond time %r" % s)
+    return int(whole) * 1000 + int(frac[:3])
+
+
+def valid_v5(payload):
+    if len(payload) < 24:
+        return False
+    version = payload[0] << 8 | payload[1]
+    count = payload[2] << 8 | payload[3]
+    return version == 5 and 1 <= count <= 30 and len(payload) == 24 + 48 * count
+
+
+def expected_records(tshark_json):
+    frames = json.load(open(tshark_json))
+    out, refused = [], 0
+    for fno, fr in enumerate(frames, 1):
+        layers = fr["_source"]["layers"]
+        hexpay = find(layers.get("udp", {}), "udp.payload") or ""
+        payload = bytes.fromhex(hexpay.replace(":", ""))
+        if not valid_v5(payload):
+            refused += 1
+            continue
+        cflow = layers.get("cflow")
+        count = payload[2] << 8 | payload[3]
+        pdus = [cflow["pdu %d/%d" % (i, count)] for i in range(1, count + 1)]
+        for i, pdu in enumerate(pdus, 1):
+            rec = []
+            for key, tf in FIELDS:
+                v = find(pdu, tf)
+                if v is None:
+                    raise SystemExit("frame %d pdu %d: tshark has no %s" % (fno, i, tf))
+                if key in ADDRS:
+                    rec.append((key, v))
+                elif key in TIMES:
+                    rec.append((key, millis(v)))
+                else:
+                    rec.append((key, number(v)))
+            out.append(("frame %d pdu %d/%d" % (fno, i, count), rec))
+    return out, refused, len(frames)
+
+
+def main():
+    exp, refused, nframes = expected_records(sys.argv[1])
+    got = []
+    for n, line in enumerate(open(sys.argv[2]), 1):
+        line = line.strip()
+        if line:
+            got.append((n, json.loads(line, object_pairs_hook=list)))
+    print("tshark: %d frames, %d refused as not well-formed v5, %d records; daemon: %d records"
+          % (nframes, refused, len(exp), len(got)))
+    bad = 0
+    for (where, e), (lineno, g) in zip(exp, got):
+        if e != g:
+            bad += 1
+            if bad <= 10:
+                print("MISMATCH %s vs daemon line %d" % (where, lineno))
+                ed, gd = dict(e), dict(g)
+                if [k for k, _ in e] != [k for k, _ in g]:
+                    print("  keys: expected %s" % [k for k, _ in e])
+                    print("        got      %s" % [k for k, _ in g])
+                for k in ed:
+                    if ed.get(k) != gd.get(k):
+                        print("  %s: tshark %r daemon %r" % (k, ed.get(k), gd.get(k)))
+    if len(exp) != len(got):
+        print("COUNT MISMATCH: tshark %d records, daemon %d" % (len(exp), len(got)))
+        return 1
+    if bad:
+        print("%d records differ" % bad)
+        return 1
+    print("all %d records match field by field" % len(exp))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

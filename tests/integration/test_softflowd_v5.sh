@@ -1,0 +1,134 @@
+#!/bin/sh
+# NetFlow v5 end to end: softflowd exports a generated capture to the daemon,
+# tcpdump records the datagrams on the wire, and tshark's decode of that
+# capture is the reference every JSON line of the daemon is compared with,
+# field by field, in order. Between two softflowd runs a burst of garbage,
+# truncated and inconsistent datagrams (interleaved with valid ones) must be
+# refused without losing a valid record or stopping the daemon.
+. "${NFC_SRCDIR:?run through make check}/tests/integration/lib.sh"
+private_net "$@"
+need_cmd softflowd tshark python3 tcpdump
+
+PORT=2055
+HERE="$NFC_SRCDIR/tests/integration"
+OUT="$TMP/out.json"
+
+# wait_udp_port PORT: until something is bound to the UDP port (up to 10 s).
+wait_udp_port() {
+	hex=$(printf ':%04X ' "$1")
+	n=100
+	while [ "$n" -gt 0 ]; do
+		grep -q "$hex" /proc/net/udp /proc/net/udp6 2>/dev/null && return 0
+		sleep 0.1; n=$((n - 1))
+	done
+	return 1
+}
+
+# wait_stable FILE: until FILE has stopped growing for a second (up to 20 s).
+wait_stable() {
+	last=-1; same=0; n=200
+	while [ "$n" -gt 0 ]; do
+		cur=$(wc -l <"$1" 2>/dev/null || echo 0)
+		if [ "$cur" = "$last" ] && [ "$cur" != 0 ]; then
+			same=$((same + 1))
+			[ "$same" -ge 10 ] && return 0
+		else
+			same=0
+		fi
+		last=$cur; sleep 0.1; n=$((n - 1))
+	done
+	return 1
+}
+
+# export_pcap PCAP: softflowd reads the capture and exports v5 to the daemon.
+export_pcap() {
+	softflowd -d -a -r "$1" -n "127.0.0.1:$PORT" -v 5 -c none -p "$TMP/softflowd.pid" \
+		>>"$TMP/softflowd.log" 2>&1 || fail "softflowd failed on $1: $(cat "$TMP/softflowd.log")"
+}
+
+python3 "$HERE/gen_traffic_pcap.py" "$TMP/a.pcap" 300 1 || fail "cannot generate a.pcap"
+python3 "$HERE/gen_traffic_pcap.py" "$TMP/b.pcap" 200 2 || fail "cannot generate b.pcap"
+
+cat >"$TMP/configuration.ini" <<EOF
+[listener]
+bind=127.0.0.1
+port=$PORT
+
+[output json]
+plugin=file
+path=$OUT
+EOF
+
+start_daemon "$TMP/configuration.ini" "$TMP/daemon.log"
+wait_udp_port "$PORT" || { cat "$TMP/daemon.log"; fail "daemon did not bind UDP $PORT"; }
+
+tcpdump -i lo -U -n -w "$TMP/cap.pcap" udp port "$PORT" 2>"$TMP/tcpdump.log" &
+TCPDUMP_PID=$!
+NFC_PIDS="$NFC_PIDS $TCPDUMP_PID"
+wait_for "listening on" "$TMP/tcpdump.log" 10
+
+# 1. a first softflowd export
+export_pcap "$TMP/a.pcap"
+wait_stable "$OUT" || fail "no records from the first softflowd export"
+n1=$(wc -l <"$OUT")
+
+# 2. garbage, truncated and inconsistent datagrams around valid ones
+python3 - "$PORT" <<'EOF' || fail "cannot send the garbage burst"
+import os, socket, struct, sys, time
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+
+def v5(count, seq, nrec=None, version=5):
+    nrec = count if nrec is None else nrec
+    h = struct.pack("!HHIIIIBBH", version, count, 123456, 1700000000, 0, seq, 1, 2, 0)
+    recs = b""
+    for i in range(nrec):
+        recs += struct.pack("!4s4s4sHHIIIIHHBBBBHHBBH", bytes([198, 51, 100, i % 256]),
+                            bytes([203, 0, 113, (seq + i) % 256]), bytes([192, 0, 2, 1]), 3, 4,
+                            10 + i, 1000 + i, 5000 + i, 6000 + i, 1024 + i, 80, 0, 0x1b, 6, 0x28,
+                            64500, 64501, 24, 16, 0)
+    return h + recs
+
+seq = 0
+def valid(n):
+    global seq
+    d = v5(n, seq); seq += n
+    return d
+
+bad = [
+    os.urandom(21), b"\xff" * 21, b"", b"\x00\x05", v5(2, 0)[:23],      # short / empty
+    v5(0, 0, 0), v5(31, 0, 31), v5(65535, 0, 30),                      # count out of range
+    v5(2, 0)[:-1], v5(2, 0) + b"\x00", v5(3, 0, 2), v5(1, 0, 2),        # length != 24+48n
+    v5(2, 0, version=1), v5(2, 0, version=9)[:60], os.urandom(1400),    # other versions
+]
+for rnd in range(20):
+    s.sendto(valid(1 + rnd % 30), ("127.0.0.1", port))
+    for b in bad:
+        s.sendto(b, ("127.0.0.1", port))
+    s.sendto(os.urandom(24 + 48 * (rnd % 31)), ("127.0.0.1", port))
+    time.sleep(0.01)
+s.sendto(valid(30), ("127.0.0.1", port))
+EOF
+wait_stable "$OUT" || fail "no records after the garbage burst"
+kill -0 "$NFC_PID" 2>/dev/null || fail "daemon died during the garbage burst: $(tail -20 "$TMP/daemon.log")"
+n2=$(wc -l <"$OUT")
+[ "$n2" -gt "$n1" ] || fail "valid datagrams among the garbage produced no records"
+
+# 3. a second softflowd export after the garbage
+export_pcap "$TMP/b.pcap"
+n=0
+while [ "$(wc -l <"$OUT")" = "$n2" ] && [ "$n" -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+wait_stable "$OUT" || fail "no records from the second softflowd export"
+kill -0 "$NFC_PID" 2>/dev/null || fail "daemon died: $(tail -20 "$TMP/daemon.log")"
+
+sleep 0.5
+kill -INT "$TCPDUMP_PID"; wait "$TCPDUMP_PID" 2>/dev/null
+stop_daemon
+
+tshark -r "$TMP/cap.pcap" -d "udp.port==$PORT,cflow" -T json -J "ip udp cflow" --no-duplicate-keys \
+	>"$TMP/tshark.json" 2>"$TMP/tshark.log" || fail "tshark failed: $(cat "$TMP/tshark.log")"
+python3 "$HERE/compare_v5.py" "$TMP/tshark.json" "$OUT" || {
+	NFC_KEEP_TMP=1
+	fail "daemon output differs from tshark (files kept in $TMP)"
+}
+echo "PASS: $(wc -l <"$OUT") records match tshark"
