@@ -120,9 +120,9 @@ start_nfc() {
 	wait_udp_port $PORT || { cat "$T/nfc.log"; echo "daemon did not start"; exit 1; }
 }
 
-# The output's records counter from the last stats line of an output (the
-# only instances whose stats carry queued=).
-nfc_out_records() { grep 'stats:.*queued=' "$T/nfc.log" | tail -1 | field records; }
+# The output's records counter from the last stats line of an output (its
+# counters start with records=; an input's start with datagrams=).
+nfc_out_records() { grep 'stats: records=' "$T/nfc.log" | tail -1 | field records; }
 sink_frames() { sed -n 's/.*frames=\([0-9]*\).*/\1/p' "$T/sink.stats" 2>/dev/null; }
 
 finish_nfc() {

@@ -97,11 +97,13 @@ wait_lines() {
 	return 1
 }
 
-# daemon_config FILE FORWARDER-LINES: a configuration with the UDP listener.
+# daemon_config FILE FORWARDER-LINES [CORE-LINES]: a configuration with the
+# UDP listener.
 daemon_config() {
 	cat >"$1" <<EOF
 [core]
 stats_interval=0
+${3:-}
 
 [listener]
 bind=127.0.0.1

@@ -55,6 +55,8 @@ static void test_real_plugins_load(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pd);
 	lp = nfc_plugin_load(pd, NFC_KIND_OUTPUT, "file", err, sizeof(err));
+	if (!lp)
+		fprintf(stderr, "%s\n", err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(lp);
 	CU_ASSERT_STRING_EQUAL(lp->d.name, "file");
 	CU_ASSERT_EQUAL(lp->d.kind, NFC_KIND_OUTPUT);

@@ -525,8 +525,8 @@ static void udp_describe(void *inst, char *out, size_t outlen)
 	char rb[32];
 
 	udp_size_text((unsigned long long)u->rcvbuf_got / 2, rb, sizeof(rb));
-	snprintf(out, outlen, "udp %s%s (%u worker%s, rcvbuf %s, batch %lld, max_datagram %llu)",
-		 u->addrtext, u->dual_stack ? " (IPv4 and IPv6)" : "", u->nsocks,
+	snprintf(out, outlen, "udp %s (%s%u worker%s, rcvbuf %s, batch %lld, max_datagram %llu)",
+		 u->addrtext, u->dual_stack ? "IPv4 and IPv6, " : "", u->nsocks,
 		 u->nsocks == 1 ? "" : "s", rb, u->batch, u->max_datagram);
 }
 

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Install the Debian packages netflow-concentrator needs, only when missing.
+#   scripts/deps.sh build   compiler, autotools, OpenSSL, libconfig, CUnit
+#   scripts/deps.sh test    the above, plus the real peers the tests use
+set -e
+build="build-essential autoconf automake libtool pkg-config libssl-dev libconfig-dev libcunit1-dev"
+test="$build softflowd tshark tcpdump rsyslog rsyslog-openssl openssl python3 iproute2 util-linux procps"
+case "${1:-build}" in
+build) want=$build ;;
+test) want=$test ;;
+*) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
