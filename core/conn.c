@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,45 @@ static int wait_fd(int fd, short events, long long deadline)
 		if (errno != EINTR)
 			return -1;
 	}
+}
+
+/* A failing intake fails the same way at every retry of the core's backoff:
+ * log a failure when it changes, else once a minute with the count. State is
+ * per thread: an output's callbacks never run concurrently. */
+#define REPEAT_LOG_MS 60000
+static _Thread_local struct {
+	const struct nfc_ctx *ctx;
+	char msg[512];
+	long long at;
+	unsigned long repeats;
+} last_fail;
+
+static void open_failed(struct nfc_ctx *ctx, const char *fmt, ...) NFC_PRINTF(2, 3);
+static void open_failed(struct nfc_ctx *ctx, const char *fmt, ...)
+{
+	long long now = now_ms();
+	char msg[sizeof(last_fail.msg)];
+	int same;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	same = last_fail.ctx == ctx && !strcmp(msg, last_fail.msg);
+	if (same && now - last_fail.at < REPEAT_LOG_MS) {
+		last_fail.repeats++;
+		nfc_log(ctx, NFC_LOG_DEBUG, "%s", msg);
+		return;
+	}
+	if (same && last_fail.repeats)
+		nfc_log(ctx, NFC_LOG_ERR, "%s (%lu more attempts failed the same way since)", msg,
+		        last_fail.repeats);
+	else
+		nfc_log(ctx, NFC_LOG_ERR, "%s", msg);
+	last_fail.ctx = ctx;
+	memcpy(last_fail.msg, msg, sizeof(msg));
+	last_fail.at = now;
+	last_fail.repeats = 0;
 }
 
 static int is_ip_literal(const char *name)
@@ -228,7 +268,7 @@ static void log_handshake_failure(struct nfc_conn *c, int sslerr, int timed_out)
 	const char *what = "TLS handshake with";
 
 	if (timed_out) {
-		nfc_log(ctx, NFC_LOG_ERR, "%s %s failed: no answer within %d s (is this a TLS port?)", what,
+		open_failed(ctx, "%s %s failed: no answer within %d s (is this a TLS port?)", what,
 		        c->peer, HANDSHAKE_TIMEOUT_MS / 1000);
 		return;
 	}
@@ -242,46 +282,46 @@ static void log_handshake_failure(struct nfc_conn *c, int sslerr, int timed_out)
 		case X509_V_ERR_CERT_UNTRUSTED:
 		case X509_V_ERR_CERT_SIGNATURE_FAILURE:
 			if (ctx->tls.ca_file && ctx->tls.ca_file[0])
-				nfc_log(ctx, NFC_LOG_ERR, "%s %s failed: the server certificate is not trusted "
+				open_failed(ctx, "%s %s failed: the server certificate is not trusted "
 				        "by ca_file %s (%s)", what, c->peer, ctx->tls.ca_file, vs);
 			else
-				nfc_log(ctx, NFC_LOG_ERR, "%s %s failed: the server certificate is not trusted "
+				open_failed(ctx, "%s %s failed: the server certificate is not trusted "
 				        "(%s); set ca_file= for a private CA", what, c->peer, vs);
 			return;
 		case X509_V_ERR_HOSTNAME_MISMATCH:
 		case X509_V_ERR_IP_ADDRESS_MISMATCH:
-			nfc_log(ctx, NFC_LOG_ERR, "%s %s failed: the server certificate does not match host "
+			open_failed(ctx, "%s %s failed: the server certificate does not match host "
 			        "name %s (%s); check host=, or set server_name= to the name in the "
 			        "certificate", what, c->peer, name ? name : c->peer, vs);
 			return;
 		case X509_V_ERR_CERT_HAS_EXPIRED:
 		case X509_V_ERR_CERT_NOT_YET_VALID:
-			nfc_log(ctx, NFC_LOG_ERR, "%s %s failed: the server certificate is outside its "
+			open_failed(ctx, "%s %s failed: the server certificate is outside its "
 			        "validity period (%s); check the system clock", what, c->peer, vs);
 			return;
 		default:
-			nfc_log(ctx, NFC_LOG_ERR, "%s %s failed: the server certificate was refused (%s)",
+			open_failed(ctx, "%s %s failed: the server certificate was refused (%s)",
 			        what, c->peer, vs);
 			return;
 		}
 	}
 	if (sslerr == SSL_ERROR_SYSCALL && !ERR_peek_last_error()) {
-		nfc_log(ctx, NFC_LOG_ERR, "%s %s failed: the server closed the connection (%s; is this "
+		open_failed(ctx, "%s %s failed: the server closed the connection (%s; is this "
 		        "a TLS port?)", what, c->peer, errno ? strerror(errno) : "EOF");
 		return;
 	}
 	if (ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION ||
 	    ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNSUPPORTED_PROTOCOL) {
-		nfc_log(ctx, NFC_LOG_ERR, "%s %s failed: no common protocol version (%s); TLS 1.2 or "
+		open_failed(ctx, "%s %s failed: no common protocol version (%s); TLS 1.2 or "
 		        "newer is required", what, c->peer, ssl_reason("protocol version"));
 		return;
 	}
 	if (ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_WRONG_VERSION_NUMBER) {
-		nfc_log(ctx, NFC_LOG_ERR, "%s %s failed: the server does not speak TLS (%s); is tls=no "
-		        "intended?", what, c->peer, ssl_reason("wrong version number"));
+		open_failed(ctx, "%s %s failed: the server does not speak TLS (%s); check that "
+		        "host= and port= name the TLS syslog intake", what, c->peer, ssl_reason("wrong version number"));
 		return;
 	}
-	nfc_log(ctx, NFC_LOG_ERR, "%s %s failed: %s", what, c->peer, ssl_reason("unknown TLS error"));
+	open_failed(ctx, "%s %s failed: %s", what, c->peer, ssl_reason("unknown TLS error"));
 }
 
 /* TLS client handshake on a connected socket. NFC_OK or NFC_RETRY. */
@@ -366,10 +406,10 @@ NFC_EXPORT int nfc_conn_open(struct nfc_ctx *ctx, const char *host, unsigned por
 	r = getaddrinfo(host, portstr, &hints, &res);
 	if (r) {
 		if (name_not_found(r))
-			nfc_log(ctx, NFC_LOG_ERR, "cannot connect to %s: the name %s does not resolve (%s); "
+			open_failed(ctx, "cannot connect to %s: the name %s does not resolve (%s); "
 			        "check host= and the DNS settings", c->peer, host, gai_strerror(r));
 		else
-			nfc_log(ctx, NFC_LOG_ERR, "cannot connect to %s: %s", c->peer,
+			open_failed(ctx, "cannot connect to %s: %s", c->peer,
 			        r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
 		free(c);
 		return NFC_RETRY;
@@ -387,7 +427,7 @@ NFC_EXPORT int nfc_conn_open(struct nfc_ctx *ctx, const char *host, unsigned por
 	}
 	freeaddrinfo(res);
 	if (c->fd < 0) {
-		nfc_log(ctx, NFC_LOG_ERR, "cannot connect to %s: %s", c->peer, errno_words(err));
+		open_failed(ctx, "cannot connect to %s: %s", c->peer, errno_words(err));
 		free(c);
 		return NFC_RETRY;
 	}
@@ -398,6 +438,8 @@ NFC_EXPORT int nfc_conn_open(struct nfc_ctx *ctx, const char *host, unsigned por
 			return r;
 		}
 	}
+	if (last_fail.ctx == ctx)
+		last_fail.ctx = NULL; /* the next failure is news again */
 	*out = c;
 	return NFC_OK;
 }

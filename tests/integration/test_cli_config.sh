@@ -24,6 +24,11 @@ done
 grep -q "intake_key .*(required)" "$TMP/list" || fail "--list-plugins lacks intake_key's doc"
 grep -q "port .*10514" "$TMP/list" || fail "--list-plugins lacks the default port"
 
+# Every parameter a plugin declares is documented in docs/configuration.md.
+for key in $(awk '/^    [a-z_]+ +(string|integer|yes\/no|size) /{print $1}' "$TMP/list" | sort -u); do
+	grep -q "| \`$key\` |" "$NFC_SRCDIR/docs/configuration.md" || fail "docs/configuration.md does not document '$key'"
+done
+
 # The guide's file as published: refused because of the placeholder, saying what to do.
 cp "$NFC_SRCDIR/configuration.ini" "$TMP/guide.ini"
 expect_refusal guide "guide.ini:13: \[forwarder\] intake_key: .*placeholder"
