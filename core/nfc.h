@@ -81,6 +81,7 @@ struct nfc_batch {
 	size_t used, cap;
 	struct nfc_template **tmpl; /* templates referenced by records */
 	size_t ntmpl, captmpl;
+	int compact; /* right-sized copy: freed, not pooled */
 };
 
 struct nfc_decode {

@@ -130,6 +130,10 @@ void nfc_batch_put(struct nfc_batch *b)
 	if (!b || atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	batch_reset(b);
+	if (b->compact) {
+		batch_free(b);
+		return;
+	}
 	pthread_mutex_lock(&P.pool_lock);
 	if (P.npool < POOL_KEEP) {
 		b->next = P.pool;
@@ -155,17 +159,64 @@ void nfc_pipeline_free(void)
 	pthread_mutex_unlock(&P.pool_lock);
 }
 
-/* Hand the worker's batch to every output; it is recycled by the last. */
+/* A batch that is mostly empty (light traffic: a few datagrams per receive
+ * call) is copied into a right-sized one, so queued records cost about their
+ * own size and the worker keeps its large batch. The copy is per batch, not
+ * per record, and only happens when there is little to copy. */
+#define COMPACT_BELOW (BATCH_ARENA / 8)
+
+static struct nfc_batch *batch_compact(struct nfc_batch *b)
+{
+	struct nfc_batch *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->arena = malloc(b->used ? b->used : 1);
+	c->rec = malloc(b->nrec * sizeof(*c->rec));
+	c->tmpl = malloc(b->ntmpl * sizeof(*c->tmpl));
+	if (!c->arena || !c->rec || !c->tmpl) {
+		batch_free(c);
+		return NULL;
+	}
+	memcpy(c->arena, b->arena, b->used);
+	for (size_t i = 0; i < b->nrec; i++) {
+		c->rec[i] = b->rec[i];
+		c->rec[i].data = c->arena + (b->rec[i].data - b->arena);
+	}
+	/* the references move with the templates */
+	memcpy(c->tmpl, b->tmpl, b->ntmpl * sizeof(*c->tmpl));
+	c->used = c->cap = b->used;
+	c->nrec = c->caprec = b->nrec;
+	c->ntmpl = c->captmpl = b->ntmpl;
+	c->time = b->time;
+	c->compact = 1;
+	b->ntmpl = 0;
+	b->nrec = 0;
+	b->used = 0;
+	return c;
+}
+
+/* Hand the worker's records to every output; the batch is recycled by the
+ * last one to finish with it. */
 void nfc_worker_flush(struct nfc_worker *w)
 {
 	struct nfc_batch *b = w->b;
 
 	if (!b || b->nrec == 0)
 		return;
-	w->b = NULL;
 	if (P.nout == 0) {
-		nfc_batch_put(b);
+		batch_reset(b);
 		return;
+	}
+	if (b->used < COMPACT_BELOW) {
+		struct nfc_batch *c = batch_compact(b);
+
+		if (c)
+			b = c; /* the worker keeps its (now empty) large batch */
+		else
+			w->b = NULL;
+	} else {
+		w->b = NULL;
 	}
 	atomic_store(&b->refs, (int)P.nout);
 	for (size_t i = 0; i < P.nout; i++)
