@@ -69,8 +69,19 @@ HZ=$(getconf CLK_TCK)
 out() { echo "$*"; [ -n "$RESULTS" ] && echo "$*" >>"$RESULTS"; return 0; }
 
 rcvbuf_errors() { awk '/^Udp:/ { if (h) { print $6; exit } h = 1 }' /proc/net/snmp; }
-# CPU ticks (user + system) of a process, all threads.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# CPU ticks (user + system) of a process and its children (nfacctd runs its
+# plugins as child processes), all threads.
+cpu_ticks() {
+	for f in /proc/[0-9]*/stat; do cat "$f" 2>/dev/null; done |
+		awk -v root="$1" '{
+			# the command name may hold spaces: count fields from the ")"
+			i = index($0, ") "); split(substr($0, i + 2), a, " ")
+			pid = $1 + 0; ppid[pid] = a[2]; t[pid] = a[12] + a[13]
+		} END {
+			for (p in t) { q = p; while (q != "" && q != 0 && q != root) q = ppid[q]; if (q == root) s += t[p] }
+			printf "%.0f\n", s
+		}'
+}
 wait_udp_port() {
 	n=50
 	while [ $n -gt 0 ]; do
@@ -220,15 +231,22 @@ trial() {
 	esac
 	E0=$(rcvbuf_errors)
 	CPU0=$(cpu_ticks "$RPID")
+	SINK0=0
+	[ -n "$SPID" ] && SINK0=$(cpu_ticks "$SPID")
 	line=$(taskset -c 0 "$REPLAY" -q --gen-v5 "$POOL" -r "$rate" -t "$DUR" -d 127.0.0.1:$PORT)
 	SENT_DG=$(echo "$line" | field datagrams)
 	SENT_RECORDS=$(echo "$line" | field records)
 	SENT_PACKETS=$(echo "$line" | field packets)
 	SECS=$(echo "$line" | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p')
 	GOT=0 CPU1=$CPU0
+	note=""
 	case $rx in
 	nfc-file) finish_nfc file ;;
-	nfc-sekoia) finish_nfc sekoia; stop_sink ;;
+	nfc-sekoia)
+		finish_nfc sekoia
+		note=$(awk -v c="$(($(cpu_ticks "$SPID") - SINK0))" -v hz="$HZ" -v s="$SECS" \
+			'BEGIN { printf "sink %.0f%%", c / hz / s * 100 }')
+		stop_sink ;;
 	nfcapd) finish_nfcapd ;;
 	nfacctd) finish_nfacctd ;;
 	esac
@@ -240,14 +258,18 @@ trial() {
 		-v got="$GOT" -v lost="$lost" -v drops="$drops" -v c="$((CPU1 - CPU0))" -v hz="$HZ" 'BEGIN {
 		printf "| %-10s | %7s | %8.0f | %9.0f | %9.0f | %5.0f%% | %7.0f | %9.0f |",
 		       rx, rate == 0 ? "max" : rate, dg / s, rec / s, got / s, c / hz / s * 100, drops, lost }')
+	row="$row $note |"
 	out "$row"
 	[ "$lost" -eq 0 ] && [ "$drops" -eq 0 ]
 }
 
+# Other work on the machine makes every figure wrong: say so in the results.
+busy=$(ps -eo pcpu=,comm= --sort=-pcpu | awk '$1 >= 10 { printf "%s%s %s%%", n++ ? ", " : "", $2, $1 }')
+[ -n "$busy" ] && out "WARNING: other processes are using CPU ($busy): figures below are not reliable"
 out "## $(date -u +%Y-%m-%dT%H:%MZ) kernel $(uname -r), $(nproc) CPUs, ${DUR} s trials, v5 30 records/datagram, pool $POOL datagrams"
 out ""
-out "| receiver   | offered | dgrams/s | records/s | decoded/s |  CPU  | rcvbuf  |   lost    |"
-out "|------------|---------|----------|-----------|-----------|-------|---------|-----------|"
+out "| receiver   | offered | dgrams/s | records/s | decoded/s |  CPU  | rcvbuf  |   lost    | notes |"
+out "|------------|---------|----------|-----------|-----------|-------|---------|-----------|-------|"
 SUMMARY=""
 for rx in $RECEIVERS; do
 	case $rx in

@@ -259,17 +259,16 @@ static const char *errno_words(int err)
 }
 
 /* Explain a failed handshake in words an operator can act on. */
-static void log_handshake_failure(struct nfc_conn *c, int sslerr, int timed_out)
+static void log_handshake_failure(struct nfc_conn *c, const char *name, int sslerr, int timed_out)
 {
 	struct nfc_ctx *ctx = c->ctx;
 	long vr = SSL_get_verify_result(c->ssl);
 	const char *vs = X509_verify_cert_error_string(vr);
-	const char *name = ctx->tls.server_name && ctx->tls.server_name[0] ? ctx->tls.server_name : NULL;
 	const char *what = "TLS handshake with";
 
 	if (timed_out) {
 		open_failed(ctx, "%s %s failed: no answer within %d s (is this a TLS port?)", what,
-		        c->peer, HANDSHAKE_TIMEOUT_MS / 1000);
+			    c->peer, HANDSHAKE_TIMEOUT_MS / 1000);
 		return;
 	}
 	if (ctx->tls.verify && vr != X509_V_OK) {
@@ -283,42 +282,42 @@ static void log_handshake_failure(struct nfc_conn *c, int sslerr, int timed_out)
 		case X509_V_ERR_CERT_SIGNATURE_FAILURE:
 			if (ctx->tls.ca_file && ctx->tls.ca_file[0])
 				open_failed(ctx, "%s %s failed: the server certificate is not trusted "
-				        "by ca_file %s (%s)", what, c->peer, ctx->tls.ca_file, vs);
+					    "by ca_file %s (%s)", what, c->peer, ctx->tls.ca_file, vs);
 			else
 				open_failed(ctx, "%s %s failed: the server certificate is not trusted "
-				        "(%s); set ca_file= for a private CA", what, c->peer, vs);
+					    "(%s); set ca_file= for a private CA", what, c->peer, vs);
 			return;
 		case X509_V_ERR_HOSTNAME_MISMATCH:
 		case X509_V_ERR_IP_ADDRESS_MISMATCH:
 			open_failed(ctx, "%s %s failed: the server certificate does not match host "
-			        "name %s (%s); check host=, or set server_name= to the name in the "
-			        "certificate", what, c->peer, name ? name : c->peer, vs);
+				    "name %s (%s); check host=, or set server_name= to the name in the "
+				    "certificate", what, c->peer, name, vs);
 			return;
 		case X509_V_ERR_CERT_HAS_EXPIRED:
 		case X509_V_ERR_CERT_NOT_YET_VALID:
 			open_failed(ctx, "%s %s failed: the server certificate is outside its "
-			        "validity period (%s); check the system clock", what, c->peer, vs);
+				    "validity period (%s); check the system clock", what, c->peer, vs);
 			return;
 		default:
 			open_failed(ctx, "%s %s failed: the server certificate was refused (%s)",
-			        what, c->peer, vs);
+				    what, c->peer, vs);
 			return;
 		}
 	}
 	if (sslerr == SSL_ERROR_SYSCALL && !ERR_peek_last_error()) {
 		open_failed(ctx, "%s %s failed: the server closed the connection (%s; is this "
-		        "a TLS port?)", what, c->peer, errno ? strerror(errno) : "EOF");
+			    "a TLS port?)", what, c->peer, errno ? strerror(errno) : "EOF");
 		return;
 	}
 	if (ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION ||
 	    ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNSUPPORTED_PROTOCOL) {
 		open_failed(ctx, "%s %s failed: no common protocol version (%s); TLS 1.2 or "
-		        "newer is required", what, c->peer, ssl_reason("protocol version"));
+			    "newer is required", what, c->peer, ssl_reason("protocol version"));
 		return;
 	}
 	if (ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_WRONG_VERSION_NUMBER) {
 		open_failed(ctx, "%s %s failed: the server does not speak TLS (%s); check that "
-		        "host= and port= name the TLS syslog intake", what, c->peer, ssl_reason("wrong version number"));
+			    "host= and port= name the TLS syslog intake", what, c->peer, ssl_reason("wrong version number"));
 		return;
 	}
 	open_failed(ctx, "%s %s failed: %s", what, c->peer, ssl_reason("unknown TLS error"));
@@ -363,12 +362,12 @@ static int tls_handshake(struct nfc_conn *c, const char *host)
 			break;
 		w = wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
 		if (w <= 0) {
-			log_handshake_failure(c, e, 1);
+			log_handshake_failure(c, name, e, 1);
 			c->broken = 1;
 			return NFC_RETRY;
 		}
 	}
-	log_handshake_failure(c, e, 0);
+	log_handshake_failure(c, name, e, 0);
 	c->broken = 1;
 	return NFC_RETRY;
 
@@ -407,10 +406,10 @@ NFC_EXPORT int nfc_conn_open(struct nfc_ctx *ctx, const char *host, unsigned por
 	if (r) {
 		if (name_not_found(r))
 			open_failed(ctx, "cannot connect to %s: the name %s does not resolve (%s); "
-			        "check host= and the DNS settings", c->peer, host, gai_strerror(r));
+				    "check host= and the DNS settings", c->peer, host, gai_strerror(r));
 		else
 			open_failed(ctx, "cannot connect to %s: %s", c->peer,
-			        r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+				    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
 		free(c);
 		return NFC_RETRY;
 	}

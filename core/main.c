@@ -112,7 +112,7 @@ static struct nfc_ctx *make_instance(struct app *app, enum nfc_plugin_kind kind,
 		int rc = lp->d.check(ctx->inst, ctx);
 
 		if (ctx->config_errors)
-			app->errors++;
+			app->errors += ctx->config_errors;
 		else if (rc < 0)
 			report(app, "[%s]: the %s plugin '%s' refused its configuration", name,
 			       nfc_kind_name(kind), plugin);

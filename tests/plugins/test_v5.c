@@ -51,6 +51,9 @@ static struct nfc_ctx *in_ctx;  /* stands for the input instance */
 static struct nfc_ctx *dec_ctx; /* the netflow_v5 decoder instance */
 static struct nfc_worker worker;
 static char data_dir[4096];
+/* Source port and sysUptime of the datagrams the helpers build or send. */
+static uint16_t src_port = 40000;
+static uint32_t hdr_uptime = 1000000;
 
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                  */
@@ -61,7 +64,7 @@ static void set_source(struct nfc_datagram *dg, const char *addr, uint8_t last)
 
 	memset(&dg->source, 0, sizeof(dg->source));
 	sin->sin_family = AF_INET;
-	sin->sin_port = htons(40000);
+	sin->sin_port = htons(src_port);
 	if (addr)
 		inet_pton(AF_INET, addr, &sin->sin_addr);
 	else
@@ -361,7 +364,7 @@ static size_t build_v5(uint8_t *p, unsigned version, unsigned count, size_t nrec
 
 	o += put16(p + o, version);
 	o += put16(p + o, count);
-	o += put32(p + o, 1000000);    /* uptime */
+	o += put32(p + o, hdr_uptime);  /* sysUptime */
 	o += put32(p + o, 1700000000); /* secs */
 	o += put32(p + o, 0);          /* nsecs */
 	o += put32(p + o, seq);
@@ -536,11 +539,27 @@ static void test_sequence(void)
 	send_seq("203.0.113.1", 5, 2, 1);
 	CU_ASSERT_EQUAL(dec_counter("sequence_gap_records"), gap0 + 5);
 
+	/* a small step back is a restart when the source port changed (a new
+	 * exporter process) ... */
+	send_seq("203.0.113.4", 5, 500, 30);
+	src_port = 40001;
+	send_seq("203.0.113.4", 5, 0, 30);
+	CU_ASSERT_EQUAL(dec_counter("sequence_resets"), reset0 + 2);
+	send_seq("203.0.113.4", 5, 30, 1); /* tracked from the restart: in order */
+	CU_ASSERT_EQUAL(dec_counter("sequence_gap_records"), gap0 + 5);
+	/* ... or when sysUptime went back by minutes (a reboot) */
+	hdr_uptime = 5000;
+	send_seq("203.0.113.4", 5, 0, 1);
+	CU_ASSERT_EQUAL(dec_counter("sequence_resets"), reset0 + 3);
+	hdr_uptime = 1000000;
+	src_port = 40000;
+	CU_ASSERT_EQUAL(dec_counter("sequence_reordered"), reord0 + 1);
+
 	/* wrap-around at 2^32 is continuity, not a reset */
 	send_seq("203.0.113.3", 5, 0xfffffffeu, 2);
 	send_seq("203.0.113.3", 5, 0, 3);
 	send_seq("203.0.113.3", 5, 4, 1); /* one missing across the wrap */
-	CU_ASSERT_EQUAL(dec_counter("sequence_resets"), reset0 + 1);
+	CU_ASSERT_EQUAL(dec_counter("sequence_resets"), reset0 + 3);
 	CU_ASSERT_EQUAL(dec_counter("sequence_gap_records"), gap0 + 6);
 	CU_ASSERT_EQUAL(dec_counter("sequence_reordered"), reord0 + 1);
 }

@@ -25,9 +25,12 @@
  * has exported before this datagram. Per exporter (source address, engine
  * type, engine id) the decoder remembers the sequence it expects next and
  * counts flows that never arrived ("sequence_gap_records"). A jump backwards
- * by more than a reorder window is an exporter restart or a counter reset:
- * it is counted in "sequence_resets" and tracking restarts from there. A
- * datagram a little behind the expected sequence arrived out of order: it is
+ * is either an exporter restart (or counter reset) or a datagram that arrived
+ * out of order. It is taken as a restart, counted in "sequence_resets" and
+ * tracked afresh from there, when it goes back by more than a reorder window,
+ * when it comes from another UDP source port (a restarted exporter process
+ * opens a new socket) or when the header's sysUptime went back by more than
+ * a minute (a rebooted device). Otherwise the datagram is late: it is
  * counted in "sequence_reordered" (its flows were already counted in a gap)
  * and does not move the expectation. The table of exporters has a fixed
  * size; when a bucket's probe window is full, the oldest-seen entry of the
@@ -51,8 +54,10 @@
 /* Exporter table: EXP_SLOTS entries, open addressing with a short probe. */
 #define EXP_SLOTS 4096u
 #define EXP_PROBE 8u
-/* A backward jump of at most this many flows is taken as reordering. */
+/* A backward jump of at most this many flows may be reordering... */
 #define SEQ_REORDER_WINDOW (64u * V5_MAX_COUNT)
+/* ...unless sysUptime went back by more than this (ms): a reboot. */
+#define UPTIME_REBOOT_MS 60000
 
 /* ------------------------------------------------------------------------ */
 /* Bounds-checked cursor over the datagram                                  */
@@ -151,6 +156,8 @@ struct exp_slot {
 	struct exp_key key;
 	uint8_t used;
 	uint32_t expected; /* flow_sequence of the next datagram */
+	uint32_t uptime;   /* sysUptime of the newest datagram */
+	uint16_t port;     /* UDP source port of the newest datagram */
 	uint64_t last_use; /* datagram serial, for replacement */
 };
 
@@ -165,25 +172,29 @@ struct v5_inst {
 	uint64_t serial;
 };
 
-/* Build the table key from the datagram's sender; IPv4-mapped IPv6 sources
- * (a dual-stack socket) are folded into plain IPv4 so one exporter has one key. */
-static void exp_key_make(struct exp_key *k, const struct sockaddr *sa, const struct v5_header *h)
+/* Build the table key from the datagram's sender and return its UDP port;
+ * IPv4-mapped IPv6 sources (a dual-stack socket) are folded into plain IPv4
+ * so one exporter has one key. */
+static uint16_t exp_key_make(struct exp_key *k, const struct sockaddr *sa, const struct v5_header *h)
 {
 	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	uint16_t port = 0;
 
 	memset(k, 0, sizeof(*k));
 	k->engine_type = h->engine_type;
 	k->engine_id = h->engine_id;
 	if (!sa)
-		return;
+		return 0;
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
 
 		k->family = AF_INET;
 		memcpy(k->addr, &sin->sin_addr, 4);
+		port = ntohs(sin->sin_port);
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
 
+		port = ntohs(sin6->sin6_port);
 		if (!memcmp(sin6->sin6_addr.s6_addr, v4mapped, sizeof(v4mapped))) {
 			k->family = AF_INET;
 			memcpy(k->addr, sin6->sin6_addr.s6_addr + 12, 4);
@@ -192,6 +203,7 @@ static void exp_key_make(struct exp_key *k, const struct sockaddr *sa, const str
 			memcpy(k->addr, sin6->sin6_addr.s6_addr, 16);
 		}
 	}
+	return port;
 }
 
 /* FNV-1a over the key bytes (the struct has no padding: all uint8_t). */
@@ -246,29 +258,32 @@ static void exp_track(struct v5_inst *v, const struct sockaddr *sa, const struct
 	uint64_t gap = 0;
 	int fresh, reset = 0, reorder = 0;
 	uint32_t ahead, behind;
+	uint16_t port;
 
-	exp_key_make(&k, sa, h);
+	port = exp_key_make(&k, sa, h);
 	pthread_mutex_lock(&v->lock);
 	s = exp_lookup(v, &k, &fresh);
 	s->last_use = ++v->serial;
-	if (fresh) {
-		s->expected = h->sequence + h->count;
-		goto unlock;
-	}
-	/* Sequence numbers wrap at 2^32: compare by distance. */
+	if (fresh)
+		goto advance;
+	/* Sequence numbers wrap at 2^32 and sysUptime at 2^32 ms: compare by
+	 * distance. */
 	ahead = h->sequence - s->expected;
 	behind = s->expected - h->sequence;
-	if (ahead == 0) {
-		s->expected = h->sequence + h->count;
-	} else if (ahead < 0x80000000u) {
+	if (ahead < 0x80000000u) {
 		gap = ahead;
-		s->expected = h->sequence + h->count;
-	} else if (behind <= SEQ_REORDER_WINDOW) {
-		reorder = 1; /* late datagram: keep the expectation */
-	} else {
-		reset = 1;
-		s->expected = h->sequence + h->count;
+		goto advance;
 	}
+	if (behind <= SEQ_REORDER_WINDOW && port == s->port &&
+	    (int32_t)(h->uptime - s->uptime) >= -UPTIME_REBOOT_MS) {
+		reorder = 1; /* late datagram: keep the expectation */
+		goto unlock;
+	}
+	reset = 1;
+advance:
+	s->expected = h->sequence + h->count;
+	s->uptime = h->uptime;
+	s->port = port;
 unlock:
 	pthread_mutex_unlock(&v->lock);
 	if (gap && v->c_gap >= 0)
@@ -416,7 +431,7 @@ static const struct nfc_decoder_ops v5_ops = {
 };
 
 static const struct nfc_param v5_params[] = {
-	{ NULL },
+	{ .name = NULL }, /* no parameters */
 };
 
 NFC_PLUGIN_DEFINE = {

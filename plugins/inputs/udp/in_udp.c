@@ -17,6 +17,10 @@
  *  - One clock_gettime() per recvmmsg() call stamps every datagram of the
  *    batch: MSG_WAITFORONE returns as soon as one datagram is there, so the
  *    stamp is within one batch of the true arrival time.
+ *  - SO_RCVTIMEO bounds each wait to UDP_POLL_MS, so run() sees
+ *    nfc_worker_stopping() in time; on such a timeout it calls nfc_submit()
+ *    with no datagrams, so a core that holds records back to fill larger
+ *    batches can flush them when the traffic pauses.
  *
  * max_datagram defaults to 65535, the largest UDP payload: nothing legal is
  * ever truncated. The memory cost is address space, not resident memory: a
@@ -485,7 +489,13 @@ static int udp_run(void *inst, struct nfc_worker *w)
 		n = recvmmsg(s->fd, s->msgs, vlen, MSG_WAITFORONE, NULL);
 		if (n < 0) {
 			last = 0;
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				/* Quiet for UDP_POLL_MS: an empty submit lets the
+				 * core flush records it holds back to batch them. */
+				nfc_submit(w, s->dgs, 0);
+				continue;
+			}
+			if (errno == EINTR)
 				continue;
 			if (errno == ENOMEM || errno == ENOBUFS) {
 				if (errors++ % 1000 == 0)
