@@ -285,6 +285,8 @@ static void *worker_main(void *arg)
 	if (w->rc < 0 && !nfc_worker_stopping(w))
 		nfc_log(in, NFC_LOG_ERR, "worker %u stopped with an error", w->index);
 	nfc_worker_flush(w);
+	nfc_batch_put(w->b); /* the (empty) batch the worker kept */
+	w->b = NULL;
 	return NULL;
 }
 
