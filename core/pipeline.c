@@ -12,6 +12,25 @@
 #include "log.h"
 #include "nfc.h"
 
+/* Under AddressSanitizer, the spare bytes of the batch arena are poisoned
+ * while a decoder runs, so reading past the datagram is caught although the
+ * arena is larger. */
+#if defined(__SANITIZE_ADDRESS__)
+#define NFC_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NFC_ASAN 1
+#endif
+#endif
+#ifdef NFC_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 #define BATCH_ARENA (512 * 1024) /* datagram bytes per batch */
 #define BATCH_RECORDS 4096       /* initial record slots; grows if needed */
 #define POOL_KEEP 256            /* free batches kept for reuse */
@@ -290,7 +309,9 @@ int nfc_decode_datagram(struct nfc_worker *w, struct nfc_batch *b, const struct 
 	d.nemitted = 0;
 	d.failed = 0;
 	b->used += dg->len;
+	POISON(b->arena + b->used, b->cap - b->used);
 	rc = dec->plugin->decoder->decode(dec->inst, &d, d.base, dg->len);
+	UNPOISON(b->arena + b->used, b->cap - b->used);
 	if (rc < 0 || d.failed) {
 		nfc_counter_add_slot(in, w->slot, NFC_C_MALFORMED, 1);
 		nfc_log_remote(in, NFC_LOG_WARN, "malformed datagram from %s (version %u, %zu bytes): skipped%s",

@@ -16,6 +16,7 @@ private_net() {
 		if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null; then
 			skip "needs root and unshare for a private network namespace"
 		fi
+		rm -rf "$TMP"; trap - EXIT # the re-executed script makes its own
 		NFC_IN_NETNS=1 exec unshare -n -- "$SHELL" "$0" "$@"
 	fi
 	ip link set lo up 2>/dev/null || ifconfig lo up 2>/dev/null || fail "cannot bring loopback up"
