@@ -2,11 +2,15 @@
 # Throughput and loss of netflow-concentrator, side by side with nfcapd
 # (nfdump) and nfacctd (pmacct), on the same synthetic NetFlow v5 datagrams.
 #
-#   bench/run.sh [-d SECONDS] [-r "RATE..."] [-p POOL] [-o RESULTS] [RECEIVER...]
+#   bench/run.sh [-d SECONDS] [-r "RATE..."] [-p POOL] [-b RCVBUF] [-o RESULTS] [RECEIVER...]
 #
 # RECEIVER: nfc-file (file output to /dev/null), nfc-sekoia (Sekoia output
 # over TLS to bench/nfc-tls-sink), nfcapd, nfacctd. Default: all four.
 # RATE: datagrams per second offered (30 v5 records each); 0 is full speed.
+# RCVBUF: the daemon's [listener] rcvbuf (default 32M, which it gets through
+# SO_RCVBUFFORCE). nfcapd and nfacctd ask for 32 MiB too but, without
+# SO_RCVBUFFORCE, get twice net.core.rmem_max; -b 4M gives the daemon the
+# same 8 MiB when rmem_max is 4 MiB (the default here).
 #
 # Every trial: the receiver pinned to CPU 1, nfc-replay (and the TLS sink)
 # pinned to CPU 0, inside a private network namespace (unshare -n) so
@@ -23,17 +27,19 @@ B=${NFC_BUILDDIR:-$(cd "$HERE/.." && pwd)}
 DUR=4
 RATES="10000 20000 33334 50000 70000 100000 140000 200000 0"
 POOL=1000
+RCVBUF=32M
 RESULTS=""
 PORT=2055
 SINK_PORT=10514
 
-while getopts d:r:p:o: opt; do
+while getopts d:r:p:b:o: opt; do
 	case $opt in
 	d) DUR=$OPTARG ;;
 	r) RATES=$OPTARG ;;
 	p) POOL=$OPTARG ;;
+	b) RCVBUF=$OPTARG ;;
 	o) RESULTS=$OPTARG ;;
-	*) sed -n '2,12p' "$0"; exit 2 ;;
+	*) sed -n '2,16p' "$0"; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -41,7 +47,7 @@ RECEIVERS=${*:-nfc-file nfc-sekoia nfcapd nfacctd}
 
 if [ -z "${NFC_BENCH_NETNS:-}" ]; then
 	[ "$(id -u)" = 0 ] || { echo "bench/run.sh: needs root (unshare -n, SO_RCVBUFFORCE)"; exit 2; }
-	NFC_BENCH_NETNS=1 exec unshare -n -- /bin/sh "$0" -d "$DUR" -r "$RATES" -p "$POOL" \
+	NFC_BENCH_NETNS=1 exec unshare -n -- /bin/sh "$0" -d "$DUR" -r "$RATES" -p "$POOL" -b "$RCVBUF" \
 		${RESULTS:+-o "$RESULTS"} $RECEIVERS
 fi
 ip link set lo up
@@ -102,7 +108,7 @@ stats_interval=1
 [listener]
 bind=127.0.0.1
 port=$PORT
-rcvbuf=32M
+rcvbuf=$RCVBUF
 EOF
 	if [ "$1" = file ]; then
 		cat >>"$T/nfc.ini" <<EOF
@@ -266,7 +272,7 @@ trial() {
 # Other work on the machine makes every figure wrong: say so in the results.
 busy=$(ps -eo pcpu=,comm= --sort=-pcpu | awk '$1 >= 10 { printf "%s%s %s%%", n++ ? ", " : "", $2, $1 }')
 [ -n "$busy" ] && out "WARNING: other processes are using CPU ($busy): figures below are not reliable"
-out "## $(date -u +%Y-%m-%dT%H:%MZ) kernel $(uname -r), $(nproc) CPUs, ${DUR} s trials, v5 30 records/datagram, pool $POOL datagrams"
+out "## $(date -u +%Y-%m-%dT%H:%MZ) kernel $(uname -r), $(nproc) CPUs, ${DUR} s trials, v5 30 records/datagram, pool $POOL datagrams, daemon rcvbuf $RCVBUF, net.core.rmem_max $(cat /proc/sys/net/core/rmem_max)"
 out ""
 out "| receiver   | offered | dgrams/s | records/s | decoded/s |  CPU  | rcvbuf  |   lost    | notes |"
 out "|------------|---------|----------|-----------|-----------|-------|---------|-----------|-------|"
