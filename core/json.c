@@ -1,6 +1,8 @@
 /* The record encoder: walks a template's JSON program over the record bytes
  * with hand-written formatting into one buffer. No printf, no allocation
  * beyond growing the output buffer, no lookup by name. */
+#include <arpa/inet.h>
+#include <endian.h>
 #include <string.h>
 
 #include "json.h"
@@ -12,11 +14,29 @@ static const char digit_pairs[201] =
 	"8081828384858687888990919293949596979899";
 static const char hexdig[] = "0123456789abcdef";
 
+static unsigned digits_u64(uint64_t v)
+{
+	unsigned n = 1;
+
+	for (;;) {
+		if (v < 10)
+			return n;
+		if (v < 100)
+			return n + 1;
+		if (v < 1000)
+			return n + 2;
+		if (v < 10000)
+			return n + 3;
+		v /= 10000;
+		n += 4;
+	}
+}
+
+/* Digits are written straight into place, two at a time, from the end. */
 size_t nfc_fmt_u64(char *dst, uint64_t v)
 {
-	char tmp[20];
-	char *p = tmp + sizeof(tmp);
-	size_t n;
+	unsigned n = digits_u64(v);
+	char *p = dst + n;
 
 	while (v >= 100) {
 		unsigned r = (unsigned)(v % 100);
@@ -31,24 +51,38 @@ size_t nfc_fmt_u64(char *dst, uint64_t v)
 	} else {
 		*--p = (char)('0' + v);
 	}
-	n = (size_t)(tmp + sizeof(tmp) - p);
-	memcpy(dst, p, n);
 	return n;
 }
 
+/* Text of each octet value, its length in the fourth byte. */
+static char u8_text[256][4];
+
+__attribute__((constructor)) static void u8_text_init(void)
+{
+	for (unsigned v = 0; v < 256; v++) {
+		char *e = u8_text[v];
+
+		if (v >= 100) {
+			e[0] = (char)('0' + v / 100);
+			e[1] = (char)('0' + v / 10 % 10);
+			e[2] = (char)('0' + v % 10);
+			e[3] = 3;
+		} else if (v >= 10) {
+			e[0] = (char)('0' + v / 10);
+			e[1] = (char)('0' + v % 10);
+			e[3] = 2;
+		} else {
+			e[0] = (char)('0' + v);
+			e[3] = 1;
+		}
+	}
+}
+
+/* Writes 4 bytes whatever the length: callers leave NFC_JSON_SLACK spare. */
 static size_t fmt_u8(char *dst, unsigned v)
 {
-	if (v >= 100) {
-		dst[0] = (char)('0' + v / 100);
-		memcpy(dst + 1, digit_pairs + 2 * (v % 100), 2);
-		return 3;
-	}
-	if (v >= 10) {
-		memcpy(dst, digit_pairs + 2 * v, 2);
-		return 2;
-	}
-	dst[0] = (char)('0' + v);
-	return 1;
+	memcpy(dst, u8_text[v], 4);
+	return (size_t)u8_text[v][3];
 }
 
 size_t nfc_fmt_ipv4(char *dst, const uint8_t *a)
@@ -189,6 +223,28 @@ static uint64_t be_uint(const uint8_t *p, size_t len)
 	uint64_t v = 0;
 	size_t i;
 
+	switch (len) {
+	case 1:
+		return p[0];
+	case 2: {
+		uint16_t x;
+
+		memcpy(&x, p, 2);
+		return ntohs(x);
+	}
+	case 4: {
+		uint32_t x;
+
+		memcpy(&x, p, 4);
+		return ntohl(x);
+	}
+	case 8: {
+		uint64_t x;
+
+		memcpy(&x, p, 8);
+		return be64toh(x);
+	}
+	}
 	for (i = 0; i < len; i++)
 		v = v << 8 | p[i];
 	return v;
@@ -288,7 +344,10 @@ int nfc_json_record(const struct nfc_template *t, const uint8_t *p, size_t len, 
 		/* Zero-length fields carry no value: leave the key out, except an
 		 * empty string, which is a value. */
 		if (op->kind != NFC_FIELD_SKIP && (flen > 0 || op->kind == NFC_FIELD_STRING)) {
-			memcpy(dst + o, t->keys + op->key_off, op->key_len);
+			/* Fixed 16-byte moves (inlined) rather than a libc call of
+			 * variable length: keys and output both have the slack. */
+			for (size_t k = 0; k < op->key_len; k += 16)
+				memcpy(dst + o + k, t->keys + op->key_off + k, 16);
 			o += op->key_len;
 			o += fmt_value(dst + o, (enum nfc_field_kind)op->kind, p + off, flen);
 		}

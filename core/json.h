@@ -16,6 +16,11 @@ struct nfc_buf {
 int nfc_buf_init(struct nfc_buf *b, size_t cap);
 void nfc_buf_free(struct nfc_buf *b);
 
+/* Spare bytes past the last character the encoder may scribble on: keys are
+ * copied in 16-byte moves and octets in 4-byte moves. Buffers the encoder
+ * writes into are reserved with this much extra. */
+#define NFC_JSON_SLACK 16
+
 /* One step of a template's JSON program. */
 struct nfc_jop {
 	uint8_t kind;     /* enum nfc_field_kind */
@@ -61,7 +66,8 @@ int nfc_json_record(const struct nfc_template *t, const uint8_t *p, size_t len, 
 /* Escape `n` bytes of text as the inside of a JSON string (no quotes) at dst,
  * which has room for 6*n bytes; stops at a NUL. Returns bytes written. */
 size_t nfc_json_escape(char *dst, const uint8_t *s, size_t n);
-/* Formatters used by the encoder and the tests; each returns bytes written. */
+/* Formatters used by the encoder and the tests; each returns bytes written
+ * and may write up to NFC_JSON_SLACK bytes further. */
 size_t nfc_fmt_u64(char *dst, uint64_t v);
 size_t nfc_fmt_ipv4(char *dst, const uint8_t *a);
 size_t nfc_fmt_ipv6(char *dst, const uint8_t *a);

@@ -11,6 +11,7 @@
 
 #define SEND_THRESHOLD (512 * 1024) /* send once this much is encoded */
 #define RING_MAX (1u << 20)
+#define LINGER_NS 2000000L /* wait this long for more records before a small send */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 30000
 
@@ -180,6 +181,27 @@ static void deliver(struct nfc_ctx *out)
 	pthread_mutex_unlock(&q->lock);
 }
 
+/* With the queue empty and a small buffer, wait briefly for more batches so
+ * light traffic is sent in fewer, larger writes. Returns 1 if some came. */
+static int more_soon(struct nfc_outq *q)
+{
+	struct timespec until;
+	int more;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += LINGER_NS;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&q->lock);
+	if (q->count == 0 && !q->draining)
+		pthread_cond_timedwait(&q->cond, &q->lock, &until);
+	more = q->count > 0;
+	pthread_mutex_unlock(&q->lock);
+	return more;
+}
+
 static void *output_thread(void *arg)
 {
 	struct nfc_ctx *out = arg;
@@ -228,10 +250,7 @@ static void *output_thread(void *arg)
 		if (ops->encode(out->inst, b, &q->buf) < 0)
 			nfc_log(out, NFC_LOG_ERR, "encoding failed (out of memory?)");
 		nfc_batch_put(b);
-		pthread_mutex_lock(&q->lock);
-		b = q->count ? NULL : (struct nfc_batch *)1; /* queue empty: send now */
-		pthread_mutex_unlock(&q->lock);
-		if (b || q->buf.len >= SEND_THRESHOLD)
+		if (q->buf.len >= SEND_THRESHOLD || !more_soon(q))
 			deliver(out);
 	}
 	deliver(out);

@@ -34,6 +34,7 @@
 #define BATCH_ARENA (512 * 1024) /* datagram bytes per batch */
 #define BATCH_RECORDS 4096       /* initial record slots; grows if needed */
 #define POOL_KEEP 256            /* free batches kept for reuse */
+#define HOLD_NS 2000000L         /* a worker holds a small batch this long */
 
 static struct {
 	struct nfc_ctx **out;
@@ -328,7 +329,7 @@ int nfc_decode_datagram(struct nfc_worker *w, struct nfc_batch *b, const struct 
 NFC_EXPORT void nfc_submit(struct nfc_worker *w, const struct nfc_datagram *dg, size_t n)
 {
 	struct nfc_ctx *in = w->ctx;
-	struct timespec now = { 0, 0 };
+	struct timespec now = { 0, 0 }, last = { 0, 0 };
 
 	for (size_t i = 0; i < n; i++) {
 		struct nfc_datagram stamped;
@@ -360,8 +361,14 @@ NFC_EXPORT void nfc_submit(struct nfc_worker *w, const struct nfc_datagram *dg, 
 			}
 		}
 		nfc_decode_datagram(w, w->b, d);
+		last = d->received;
 	}
-	nfc_worker_flush(w);
+	/* Hold the batch while it is young and small, so light traffic still
+	 * travels in batches; an empty call (the input's idle tick) flushes. */
+	if (w->b && (n == 0 || w->b->used >= w->b->cap / 2 ||
+	             (last.tv_sec - w->b->time.tv_sec) * 1000000000L + (last.tv_nsec - w->b->time.tv_nsec) >=
+	                     HOLD_NS))
+		nfc_worker_flush(w);
 }
 
 NFC_EXPORT int nfc_emit(struct nfc_decode *d, struct nfc_template *t, const uint8_t *data, size_t len)

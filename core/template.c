@@ -46,14 +46,14 @@ NFC_EXPORT struct nfc_template *nfc_template_new(struct nfc_ctx *ctx, const stru
 	t = calloc(1, sizeof(*t) + nfields * sizeof(t->ops[0]));
 	if (!t)
 		return NULL;
-	t->keys = malloc(keybytes + 1);
+	t->keys = calloc(1, keybytes + NFC_JSON_SLACK);
 	if (!t->keys) {
 		free(t);
 		return NULL;
 	}
 	atomic_init(&t->refs, 1);
 	t->nops = nfields;
-	t->maxjson = 2;
+	t->maxjson = 2 + NFC_JSON_SLACK;
 	for (i = 0; i < nfields; i++) {
 		const struct nfc_field *f = &fields[i];
 		struct nfc_jop *op = &t->ops[i];

@@ -212,7 +212,10 @@ struct nfc_datagram {
 };
 
 /** Hand received datagrams to the core: it decodes them on this thread and
- *  queues the records for every output. The data may be reused on return. */
+ *  queues the records for every output. The data may be reused on return.
+ *  The core holds a small batch of records for up to ~2 ms to gather more:
+ *  run() MUST call nfc_submit(w, NULL, 0) when nothing arrived for a while
+ *  (at most ~250 ms), which sends what is held. */
 NFC_EXPORT void nfc_submit(struct nfc_worker *w, const struct nfc_datagram *dg, size_t n);
 /** Datagrams the kernel dropped on this worker's socket (SO_RXQ_OVFL delta). */
 NFC_EXPORT void nfc_worker_drops(struct nfc_worker *w, uint64_t n);
