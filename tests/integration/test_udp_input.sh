@@ -116,15 +116,23 @@ wait_lines 10000 "$TMP/out.json"
 stop_daemon
 echo "ok: workers=2"
 
+# wait_file FILE: the port holder below creates FILE once it has bound.
+wait_file() {
+	n=100
+	while [ ! -e "$1" ] && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+	[ -e "$1" ] || fail "the port holder did not start"
+}
+
 # A port already in use: the daemon stops at start with one clear line.
 python3 -c "
 import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(('127.0.0.1', $PORT))
+open('$TMP/held1', 'w').close()
 time.sleep(60)" &
 HOLDER=$!
 NFC_PIDS="$NFC_PIDS $HOLDER"
-sleep 0.5
+wait_file "$TMP/held1"
 write_config 127.0.0.1
 "$NFC_BIN" -c "$TMP/nfc.ini" >"$TMP/busy.out" 2>"$TMP/busy.log" &
 busy=$!
@@ -144,9 +152,10 @@ import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
 s.bind(('127.0.0.1', $((PORT + 1))))
+open('$TMP/held2', 'w').close()
 time.sleep(60)" &
 NFC_PIDS="$NFC_PIDS $!"
-sleep 0.5
+wait_file "$TMP/held2"
 PORT=$((PORT + 1))
 write_config 127.0.0.1 "workers=2"
 timeout 10 "$NFC_BIN" -c "$TMP/nfc.ini" >"$TMP/busy2.out" 2>"$TMP/busy2.log"
