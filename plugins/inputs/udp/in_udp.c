@@ -99,7 +99,7 @@ static const struct nfc_param udp_params[] = {
 	{ "rcvbuf", NFC_PARAM_SIZE, "32M", 0, P(rcvbuf), 4096, 1LL << 30,
 	  "Socket receive buffer per worker (SO_RCVBUF; SO_RCVBUFFORCE when "
 	  "net.core.rmem_max is lower and the daemon may override it)." },
-	{ "workers", NFC_PARAM_INT, "1", 0, P(workers), 1, 64,
+	{ "workers", NFC_PARAM_INT, "1", 0, P(workers), 1, 32,
 	  "Receiving threads, one SO_REUSEPORT socket each." },
 	{ "batch", NFC_PARAM_INT, "64", 0, P(batch), 1, 1024,
 	  "Datagrams received per recvmmsg() call." },
@@ -554,7 +554,7 @@ NFC_PLUGIN_DEFINE = {
 	.abi_minor = NFC_ABI_MINOR,
 	.kind = NFC_KIND_INPUT,
 	.name = "udp",
-	.version = "1.0",
+	.version = PACKAGE_VERSION,
 	.description = "NetFlow/IPFIX over UDP: recvmmsg, SO_REUSEPORT workers",
 	.license = "Apache-2.0",
 	.flags = 0,
