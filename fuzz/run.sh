@@ -1,7 +1,8 @@
 #!/bin/sh
-# Build the decoder fuzz target with libFuzzer + ASan + UBSan and run it.
+# Build the fuzz targets with libFuzzer + ASan + UBSan and run one of them.
 #
-#   fuzz/run.sh [SECONDS] [-- extra libFuzzer flags]
+#   fuzz/run.sh [SECONDS] [-- extra libFuzzer flags]      the decoders (fuzz_decode)
+#   FUZZ_TARGET=config fuzz/run.sh [SECONDS]              the configuration reader
 #
 # The core sources are compiled straight into the target (no autotools
 # needed); every decoder under plugins/decoders/ is built as its own
@@ -18,7 +19,7 @@ WORK=${FUZZ_WORK:-$SRC/fuzz/work}
 CC=${CC:-clang}
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 CFLAGS="-g -O1 -D_GNU_SOURCE -pthread -I$SRC/include -I$SRC/core -DNFC_PLUGIN_DIR=\"/nonexistent\" \
--DNFC_SYSCONF_DIR=\"/nonexistent\" -DNFC_STATE_DIR=\"/nonexistent\" $(pkg-config --cflags libconfig openssl)"
+-DNFC_SYSCONF_DIR=\"/nonexistent\" -DNFC_STATE_DIR=\"/nonexistent\" -DPACKAGE_VERSION=\"fuzz\" $(pkg-config --cflags libconfig openssl)"
 LIBS="$(pkg-config --libs libconfig openssl) -ldl -pthread"
 
 mkdir -p "$WORK/plugins" "$WORK/corpus" "$WORK/crashes"
@@ -37,6 +38,16 @@ done
 core=$(ls "$SRC"/core/*.c | grep -v '/main\.c$')
 # shellcheck disable=SC2086
 $CC $CFLAGS $SAN -fsanitize=fuzzer -rdynamic -o "$WORK/fuzz_decode" "$SRC/fuzz/fuzz_decode.c" $core $LIBS
+
+# shellcheck disable=SC2086
+$CC $CFLAGS $SAN -fsanitize=fuzzer -rdynamic -o "$WORK/fuzz_config" "$SRC/fuzz/fuzz_config.c" $core $LIBS
+
+if [ "${FUZZ_TARGET:-decode}" = config ]; then
+	mkdir -p "$WORK/config-corpus"
+	cp -f "$SRC/configuration.ini" "$SRC/examples/local.ini" "$WORK/config-corpus/"
+	cd "$WORK/crashes"
+	exec "$WORK/fuzz_config" -max_total_time="$SECS" -print_final_stats=1 "$@" "$WORK/config-corpus"
+fi
 
 find "$SRC/tests/data" -type f ! -name 'LICENSE*' ! -name 'NOTICE*' ! -name '*.md' \
 	-exec cp -f {} "$WORK/corpus/" \;
