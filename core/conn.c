@@ -79,8 +79,12 @@ static _Thread_local struct {
 	unsigned long repeats;
 } last_fail;
 
-static void open_failed(struct nfc_ctx *ctx, const char *fmt, ...) NFC_PRINTF(2, 3);
-static void open_failed(struct nfc_ctx *ctx, const char *fmt, ...)
+/* A failure to reach the server (resolve, connect) is a warning: it is
+ * retried and often passes (an intake restarting). A failed TLS handshake is
+ * an error: it needs the operator (certificate, name, protocol). */
+static void open_failed(struct nfc_ctx *ctx, enum nfc_log_level level, const char *fmt, ...)
+	NFC_PRINTF(3, 4);
+static void open_failed(struct nfc_ctx *ctx, enum nfc_log_level level, const char *fmt, ...)
 {
 	long long now = now_ms();
 	char msg[sizeof(last_fail.msg)];
@@ -97,10 +101,10 @@ static void open_failed(struct nfc_ctx *ctx, const char *fmt, ...)
 		return;
 	}
 	if (same && last_fail.repeats)
-		nfc_log(ctx, NFC_LOG_ERR, "%s (%lu more attempts failed the same way since)", msg,
+		nfc_log(ctx, level, "%s (%lu more attempts failed the same way since)", msg,
 		        last_fail.repeats);
 	else
-		nfc_log(ctx, NFC_LOG_ERR, "%s", msg);
+		nfc_log(ctx, level, "%s", msg);
 	last_fail.ctx = ctx;
 	memcpy(last_fail.msg, msg, sizeof(msg));
 	last_fail.at = now;
@@ -267,7 +271,7 @@ static void log_handshake_failure(struct nfc_conn *c, const char *name, int ssle
 	const char *what = "TLS handshake with";
 
 	if (timed_out) {
-		open_failed(ctx, "%s %s failed: no answer within %d s (is this a TLS port?)", what,
+		open_failed(ctx, NFC_LOG_ERR, "%s %s failed: no answer within %d s (is this a TLS port?)", what,
 			    c->peer, HANDSHAKE_TIMEOUT_MS / 1000);
 		return;
 	}
@@ -281,46 +285,46 @@ static void log_handshake_failure(struct nfc_conn *c, const char *name, int ssle
 		case X509_V_ERR_CERT_UNTRUSTED:
 		case X509_V_ERR_CERT_SIGNATURE_FAILURE:
 			if (ctx->tls.ca_file && ctx->tls.ca_file[0])
-				open_failed(ctx, "%s %s failed: the server certificate is not trusted "
+				open_failed(ctx, NFC_LOG_ERR, "%s %s failed: the server certificate is not trusted "
 					    "by ca_file %s (%s)", what, c->peer, ctx->tls.ca_file, vs);
 			else
-				open_failed(ctx, "%s %s failed: the server certificate is not trusted "
+				open_failed(ctx, NFC_LOG_ERR, "%s %s failed: the server certificate is not trusted "
 					    "(%s); set ca_file= for a private CA", what, c->peer, vs);
 			return;
 		case X509_V_ERR_HOSTNAME_MISMATCH:
 		case X509_V_ERR_IP_ADDRESS_MISMATCH:
-			open_failed(ctx, "%s %s failed: the server certificate does not match host "
+			open_failed(ctx, NFC_LOG_ERR, "%s %s failed: the server certificate does not match host "
 				    "name %s (%s); check host=, or set server_name= to the name in the "
 				    "certificate", what, c->peer, name, vs);
 			return;
 		case X509_V_ERR_CERT_HAS_EXPIRED:
 		case X509_V_ERR_CERT_NOT_YET_VALID:
-			open_failed(ctx, "%s %s failed: the server certificate is outside its "
+			open_failed(ctx, NFC_LOG_ERR, "%s %s failed: the server certificate is outside its "
 				    "validity period (%s); check the system clock", what, c->peer, vs);
 			return;
 		default:
-			open_failed(ctx, "%s %s failed: the server certificate was refused (%s)",
+			open_failed(ctx, NFC_LOG_ERR, "%s %s failed: the server certificate was refused (%s)",
 				    what, c->peer, vs);
 			return;
 		}
 	}
 	if (sslerr == SSL_ERROR_SYSCALL && !ERR_peek_last_error()) {
-		open_failed(ctx, "%s %s failed: the server closed the connection (%s; is this "
+		open_failed(ctx, NFC_LOG_ERR, "%s %s failed: the server closed the connection (%s; is this "
 			    "a TLS port?)", what, c->peer, errno ? strerror(errno) : "EOF");
 		return;
 	}
 	if (ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION ||
 	    ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNSUPPORTED_PROTOCOL) {
-		open_failed(ctx, "%s %s failed: no common protocol version (%s); TLS 1.2 or "
+		open_failed(ctx, NFC_LOG_ERR, "%s %s failed: no common protocol version (%s); TLS 1.2 or "
 			    "newer is required", what, c->peer, ssl_reason("protocol version"));
 		return;
 	}
 	if (ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_WRONG_VERSION_NUMBER) {
-		open_failed(ctx, "%s %s failed: the server does not speak TLS (%s); check that "
+		open_failed(ctx, NFC_LOG_ERR, "%s %s failed: the server does not speak TLS (%s); check that "
 			    "host= and port= name the TLS syslog intake", what, c->peer, ssl_reason("wrong version number"));
 		return;
 	}
-	open_failed(ctx, "%s %s failed: %s", what, c->peer, ssl_reason("unknown TLS error"));
+	open_failed(ctx, NFC_LOG_ERR, "%s %s failed: %s", what, c->peer, ssl_reason("unknown TLS error"));
 }
 
 /* TLS client handshake on a connected socket. NFC_OK or NFC_RETRY. */
@@ -405,10 +409,10 @@ NFC_EXPORT int nfc_conn_open(struct nfc_ctx *ctx, const char *host, unsigned por
 	r = getaddrinfo(host, portstr, &hints, &res);
 	if (r) {
 		if (name_not_found(r))
-			open_failed(ctx, "cannot connect to %s: the name %s does not resolve (%s); "
+			open_failed(ctx, NFC_LOG_WARN, "cannot connect to %s: the name %s does not resolve (%s); "
 				    "check host= and the DNS settings", c->peer, host, gai_strerror(r));
 		else
-			open_failed(ctx, "cannot connect to %s: %s", c->peer,
+			open_failed(ctx, NFC_LOG_WARN, "cannot connect to %s: %s", c->peer,
 				    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
 		free(c);
 		return NFC_RETRY;
@@ -426,7 +430,7 @@ NFC_EXPORT int nfc_conn_open(struct nfc_ctx *ctx, const char *host, unsigned por
 	}
 	freeaddrinfo(res);
 	if (c->fd < 0) {
-		open_failed(ctx, "cannot connect to %s: %s", c->peer, errno_words(err));
+		open_failed(ctx, NFC_LOG_WARN, "cannot connect to %s: %s", c->peer, errno_words(err));
 		free(c);
 		return NFC_RETRY;
 	}

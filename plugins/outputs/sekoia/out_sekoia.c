@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nfc/plugin.h"
@@ -38,6 +39,8 @@ struct sekoia {
 	struct sekoia_framer fr;
 	struct nfc_conn *conn;
 	int connected_before;
+	time_t next_idle_connect; /* idle(): no connection attempt before this */
+	unsigned idle_backoff_s;
 	int c_oversize, c_reconnects;
 };
 
@@ -167,25 +170,37 @@ static void sekoia_disconnect(struct sekoia *s)
 	s->conn = NULL;
 }
 
-static int sekoia_send(void *inst, const char *p, size_t len)
+/* Open the connection if there is none. Returns NFC_OK or NFC_RETRY (the
+ * reason is logged by the core's connection code). */
+static int sekoia_connect(struct sekoia *s)
 {
-	struct sekoia *s = inst;
 	int rc;
 
 	if (s->conn && nfc_conn_dead(s->conn))
 		sekoia_disconnect(s);
-	if (!s->conn) {
-		rc = nfc_conn_open(s->ctx, s->dest, (unsigned)s->port, &s->conn);
-		if (rc != NFC_OK) {
-			s->conn = NULL;
-			/* Out of memory is transient too: keep the bytes. */
-			return rc == NFC_ENOMEM ? NFC_RETRY : rc;
-		}
-		nfc_log(s->ctx, NFC_LOG_INFO, "connected to %s:%lld", s->dest, s->port);
-		if (s->connected_before)
-			nfc_counter_add(s->ctx, s->c_reconnects, 1);
-		s->connected_before = 1;
+	if (s->conn)
+		return NFC_OK;
+	rc = nfc_conn_open(s->ctx, s->dest, (unsigned)s->port, &s->conn);
+	if (rc != NFC_OK) {
+		s->conn = NULL;
+		/* Out of memory is transient too: keep the bytes. */
+		return rc == NFC_ENOMEM ? NFC_RETRY : rc;
 	}
+	nfc_log(s->ctx, NFC_LOG_INFO, "connected to %s:%lld", s->dest, s->port);
+	if (s->connected_before)
+		nfc_counter_add(s->ctx, s->c_reconnects, 1);
+	s->connected_before = 1;
+	s->idle_backoff_s = 0;
+	return NFC_OK;
+}
+
+static int sekoia_send(void *inst, const char *p, size_t len)
+{
+	struct sekoia *s = inst;
+	int rc = sekoia_connect(s);
+
+	if (rc != NFC_OK)
+		return rc;
 	rc = nfc_conn_write(s->conn, p, len);
 	if (rc != NFC_OK) {
 		sekoia_disconnect(s);
@@ -197,11 +212,23 @@ static int sekoia_send(void *inst, const char *p, size_t len)
 static void sekoia_idle(void *inst)
 {
 	struct sekoia *s = inst;
+	time_t now = time(NULL);
 
-	/* Notice an intake that closed an idle connection now, not on the next
-	 * write; the next send() reconnects. */
-	if (s->conn && nfc_conn_dead(s->conn))
-		sekoia_disconnect(s);
+	/* Connect before the first record arrives, so a wrong host, a blocked
+	 * port or an untrusted certificate shows in the log at start-up; when
+	 * the intake cannot be reached, try again with a growing pause (up to a
+	 * minute) rather than every idle second. This also notices an intake
+	 * that closed an idle connection. */
+	if (s->conn && !nfc_conn_dead(s->conn))
+		return;
+	if (now < s->next_idle_connect)
+		return;
+	if (sekoia_connect(s) != NFC_OK) {
+		s->idle_backoff_s = s->idle_backoff_s ? s->idle_backoff_s * 2 : 1;
+		if (s->idle_backoff_s > 60)
+			s->idle_backoff_s = 60;
+		s->next_idle_connect = now + s->idle_backoff_s;
+	}
 }
 
 static void sekoia_stop(void *inst)
