@@ -76,27 +76,6 @@ wait_tcp_port() {
 	return 1
 }
 
-# wait_udp_port PORT: until something is bound to the UDP port (up to 10 s).
-wait_udp_port() {
-	hex=$(printf ':%04X ' "$1")
-	n=100
-	while [ "$n" -gt 0 ]; do
-		grep -q "$hex" /proc/net/udp /proc/net/udp6 2>/dev/null && return 0
-		sleep 0.1; n=$((n - 1))
-	done
-	return 1
-}
-
-# wait_lines FILE N [SECONDS]: until FILE has at least N lines.
-wait_lines() {
-	n=$(( ${3:-20} * 10 ))
-	while [ "$n" -gt 0 ]; do
-		[ "$(cat "$1" 2>/dev/null | wc -l)" -ge "$2" ] && return 0
-		sleep 0.1; n=$((n - 1))
-	done
-	return 1
-}
-
 # daemon_config FILE FORWARDER-LINES [CORE-LINES]: a configuration with the
 # UDP listener.
 daemon_config() {

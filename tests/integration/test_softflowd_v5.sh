@@ -13,17 +13,6 @@ PORT=2055
 HERE="$NFC_SRCDIR/tests/integration"
 OUT="$TMP/out.json"
 
-# wait_udp_port PORT: until something is bound to the UDP port (up to 10 s).
-wait_udp_port() {
-	hex=$(printf ':%04X ' "$1")
-	n=100
-	while [ "$n" -gt 0 ]; do
-		grep -q "$hex" /proc/net/udp /proc/net/udp6 2>/dev/null && return 0
-		sleep 0.1; n=$((n - 1))
-	done
-	return 1
-}
-
 # wait_stable FILE: until FILE has stopped growing for a second (up to 20 s).
 wait_stable() {
 	last=-1; same=0; n=200

@@ -49,8 +49,8 @@ path=$TMP/out.json
 EOF
 }
 
-# wait_lines N FILE: wait until FILE has N lines (fail on more, or timeout).
-wait_lines() {
+# expect_lines N FILE: wait until FILE has exactly N lines (fail on more, or timeout).
+expect_lines() {
 	n=100
 	while [ "$n" -gt 0 ]; do
 		got=$(wc -l <"$2" 2>/dev/null || echo 0)
@@ -75,7 +75,7 @@ run_case() {
 		python3 "$TMP/send_v5.py" "$to" "$PORT" 20 10 1 || fail "$name: cannot send to $to"
 		want=$((want + 200))
 	done
-	wait_lines "$want" "$TMP/out.json"
+	expect_lines "$want" "$TMP/out.json"
 	stop_daemon
 	echo "ok: $name"
 }
@@ -102,7 +102,7 @@ case "$addr" in
 *) fail "localhost resolved to '$addr'" ;;
 esac
 python3 "$TMP/send_v5.py" "$addr" "$PORT" 20 10 1
-wait_lines 200 "$TMP/out.json"
+expect_lines 200 "$TMP/out.json"
 stop_daemon
 echo "ok: localhost ($addr)"
 
@@ -112,7 +112,7 @@ write_config 127.0.0.1 "workers=2"
 start_daemon "$TMP/nfc.ini" "$TMP/workers.log"
 wait_for "udp 127.0.0.1:$PORT.*2 workers" "$TMP/workers.log"
 python3 "$TMP/send_v5.py" 127.0.0.1 "$PORT" 400 25 8
-wait_lines 10000 "$TMP/out.json"
+expect_lines 10000 "$TMP/out.json"
 stop_daemon
 echo "ok: workers=2"
 
