@@ -373,6 +373,13 @@ static int start_all(struct app *app)
 	return NFC_OK;
 }
 
+static void log_plugins(struct nfc_ctx **inst, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		nfc_log(inst[i], NFC_LOG_INFO, "%s plugin %s %s (%s)", nfc_kind_name(inst[i]->plugin->kind),
+		        inst[i]->plugin->name, inst[i]->plugin->version, inst[i]->lp->path);
+}
+
 static void log_stats(struct app *app)
 {
 	nfc_stats_log(app->in, app->nin);
@@ -519,9 +526,9 @@ int main(int argc, char **argv)
 
 	nfc_log_core(NFC_LOG_INFO, "netflow-concentrator %s starting (plugin ABI %d.%d, plugins from %s, "
 	             "configuration %s)", PACKAGE_VERSION, NFC_ABI_MAJOR, NFC_ABI_MINOR, app.plugin_dir, path);
-	for (size_t i = 0; i < app.ndec; i++)
-		nfc_log(app.dec[i], NFC_LOG_INFO, "decoder %s %s loaded", app.dec[i]->plugin->name,
-		        app.dec[i]->plugin->version);
+	log_plugins(app.in, app.nin);
+	log_plugins(app.dec, app.ndec);
+	log_plugins(app.out, app.nout);
 	nfc_log_core(NFC_LOG_DEBUG, "debug logs are on");
 	if (start_all(&app) < 0) {
 		nfc_log_core(NFC_LOG_ERR, "start-up failed: not starting");
