@@ -14,6 +14,8 @@ struct out_file {
 	char *path;
 	int fd;
 	int is_stdout;
+	struct nfc_ctx *ctx;
+	int failing; /* the last write failed: say so once, and when it recovers */
 };
 
 static const struct nfc_param params[] = {
@@ -51,6 +53,7 @@ static int file_start(void *inst, struct nfc_ctx *ctx)
 {
 	struct out_file *f = inst;
 
+	f->ctx = ctx;
 	f->is_stdout = !strcmp(f->path, "-");
 	if (file_open(f, ctx) < 0)
 		return NFC_ERROR;
@@ -84,11 +87,18 @@ static int file_send(void *inst, const char *p, size_t len)
 			if (errno == EINTR)
 				continue;
 			/* A full disk or a closed pipe: keep the bytes, retry later. */
+			if (!f->failing)
+				nfc_log(f->ctx, NFC_LOG_ERR, "cannot write to %s: %s; holding the records and "
+				        "retrying", f->is_stdout ? "standard output" : f->path, strerror(errno));
+			f->failing = 1;
 			return NFC_RETRY;
 		}
 		p += w;
 		len -= (size_t)w;
 	}
+	if (f->failing)
+		nfc_log(f->ctx, NFC_LOG_INFO, "writing to %s again", f->is_stdout ? "standard output" : f->path);
+	f->failing = 0;
 	return NFC_OK;
 }
 
