@@ -37,7 +37,7 @@ static const struct nfc_param core_params[] = {
 	  "seconds between stats lines (0: only at exit)" },
 	{ "queue_records", NFC_PARAM_SIZE, "1M", 0, offsetof(struct core_cfg, queue_records), 1024, 1LL << 32,
 	  "records each output may have waiting in memory" },
-	{ "drain_timeout", NFC_PARAM_INT, "10", 0, offsetof(struct core_cfg, drain_timeout), 0, 3600,
+	{ "drain_timeout", NFC_PARAM_INT, "8", 0, offsetof(struct core_cfg, drain_timeout), 0, 3600,
 	  "seconds to keep delivering queued records at shutdown" },
 	{ "debug", NFC_PARAM_BOOL, "no", 0, offsetof(struct core_cfg, debug), 0, 0,
 	  "debug logs (also NETFLOW_COLLECTOR_DEBUG=true)" },
