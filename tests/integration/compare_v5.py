@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compare the daemon's NetFlow v5 JSON lines with tshark's decode of the same datagrams.
 
-Usage: compare_v5.py TSHARK.json DAEMON.jsonl
+Usage: compare_v5.py [--complete] TSHARK.json DAEMON.jsonl
 
 TSHARK.json comes from
   tshark -r CAP -d udp.port==PORT,cflow -T json -J "ip udp cflow" --no-duplicate-keys
@@ -10,6 +10,12 @@ Frames whose UDP payload is not a well-formed v5 datagram (version 5, count
 daemon and are skipped; every record of every other frame must appear in
 DAEMON.jsonl, in capture order, with exactly the v5 keys in record order and
 the values tshark shows. Exit status 0 when everything matches.
+
+--complete: the capture must hold an exporter's whole export (the reference
+is then known to be complete): for each exporter (source address and port,
+engine type and id) the first well-formed datagram has flow_sequence 0 and
+each next one the previous flow_sequence plus the previous count. Only for
+captures of real exporters, not of hand-made datagrams.
 """
 import json
 import sys
@@ -71,7 +77,23 @@ def valid_v5(payload):
     return version == 5 and 1 <= count <= 30 and len(payload) == 24 + 48 * count
 
 
-def expected_records(tshark_json):
+def check_sequences(seqs):
+    """seqs: {exporter: [(frame number, flow_sequence, count)]} in capture order."""
+    errors = []
+    for exporter, dgrams in seqs.items():
+        want = 0
+        for fno, seq, count in dgrams:
+            if seq != want:
+                errors.append("exporter %s frame %d: flow_sequence %d, expected %d (%s)"
+                              % (exporter, fno, seq, want,
+                                 "datagrams missing from the capture" if seq > want
+                                 else "sequence went back"))
+            want = (seq + count) & 0xFFFFFFFF
+        print("exporter %s: %d datagrams, flow_sequence 0..%d" % (exporter, len(dgrams), want))
+    return errors
+
+
+def expected_records(tshark_json, seqs=None):
     frames = json.load(open(tshark_json))
     out, refused = [], 0
     for fno, fr in enumerate(frames, 1):
@@ -83,6 +105,12 @@ def expected_records(tshark_json):
             continue
         cflow = layers.get("cflow")
         count = payload[2] << 8 | payload[3]
+        if seqs is not None:
+            exporter = "%s:%s engine %d/%d" % (find(layers.get("ip", {}), "ip.src"),
+                                               find(layers.get("udp", {}), "udp.srcport"),
+                                               payload[20], payload[21])
+            seq = int.from_bytes(payload[16:20], "big")
+            seqs.setdefault(exporter, []).append((fno, seq, count))
         pdus = [cflow["pdu %d/%d" % (i, count)] for i in range(1, count + 1)]
         for i, pdu in enumerate(pdus, 1):
             rec = []
@@ -101,9 +129,18 @@ def expected_records(tshark_json):
 
 
 def main():
-    exp, refused, nframes = expected_records(sys.argv[1])
+    args = sys.argv[1:]
+    complete = "--complete" in args
+    args = [a for a in args if a != "--complete"]
+    if len(args) != 2:
+        raise SystemExit("usage: compare_v5.py [--complete] TSHARK.json DAEMON.jsonl")
+    seqs = {} if complete else None
+    exp, refused, nframes = expected_records(args[0], seqs)
+    seq_errors = check_sequences(seqs) if complete else []
+    for e in seq_errors[:10]:
+        print("INCOMPLETE CAPTURE: " + e)
     got = []
-    for n, line in enumerate(open(sys.argv[2]), 1):
+    for n, line in enumerate(open(args[1]), 1):
         line = line.strip()
         if line:
             got.append((n, json.loads(line, object_pairs_hook=list)))
@@ -127,6 +164,9 @@ def main():
         return 1
     if bad:
         print("%d records differ" % bad)
+        return 1
+    if seq_errors:
+        print("%d flow_sequence gaps: the capture is not the whole export" % len(seq_errors))
         return 1
     print("all %d records match field by field" % len(exp))
     return 0
