@@ -77,3 +77,40 @@ wait_lines() {
 	done
 	return 1
 }
+
+# capture_start PORT: record the UDP datagrams sent to PORT on the loopback
+# into $TMP/cap.pcap (immediate mode and a small snap length, so a burst at an
+# exporter's shutdown fits in the capture ring).
+capture_start() {
+	CAPTURE_PORT=$1
+	tcpdump -i lo --immediate-mode -s 2048 -B 8192 -U -n -w "$TMP/cap.pcap" udp port "$1" \
+		2>"$TMP/tcpdump.log" &
+	CAPTURE_PID=$!
+	NFC_PIDS="$NFC_PIDS $CAPTURE_PID"
+	wait_for "listening on" "$TMP/tcpdump.log" 10
+}
+
+# capture_stop: stop the capture, fail if it dropped anything, and write
+# tshark's decode of it to $TMP/tshark.json (the reference the tests compare
+# the daemon's records with). Sets CAPTURED to the number of flow records
+# the capture holds.
+capture_stop() {
+	sleep 1 # tcpdump writes out what is still in its ring
+	kill -INT "$CAPTURE_PID"; wait "$CAPTURE_PID" 2>/dev/null
+	grep -q "^0 packets dropped by kernel" "$TMP/tcpdump.log" ||
+		fail "tcpdump dropped datagrams: $(cat "$TMP/tcpdump.log")"
+	tshark -r "$TMP/cap.pcap" -d "udp.port==$CAPTURE_PORT,cflow" -T json -J "ip udp cflow" \
+		--no-duplicate-keys >"$TMP/tshark.json" 2>"$TMP/tshark.log" ||
+		fail "tshark failed: $(cat "$TMP/tshark.log")"
+	CAPTURED=$(tshark -r "$TMP/cap.pcap" -d "udp.port==$CAPTURE_PORT,cflow" -T fields -e cflow.count \
+		2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+}
+
+# compare_v5 OUT [--complete]: every record of OUT (JSON lines) equals
+# tshark's decode of the same datagram, in order.
+compare_v5() {
+	python3 "$NFC_SRCDIR/tests/integration/compare_v5.py" $2 "$TMP/tshark.json" "$1" || {
+		NFC_KEEP_TMP=1
+		fail "daemon output differs from tshark (files kept in $TMP)"
+	}
+}

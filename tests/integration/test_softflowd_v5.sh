@@ -51,10 +51,7 @@ EOF
 start_daemon "$TMP/configuration.ini" "$TMP/daemon.log"
 wait_udp_port "$PORT" || { cat "$TMP/daemon.log"; fail "daemon did not bind UDP $PORT"; }
 
-tcpdump -i lo -U -n -w "$TMP/cap.pcap" udp port "$PORT" 2>"$TMP/tcpdump.log" &
-TCPDUMP_PID=$!
-NFC_PIDS="$NFC_PIDS $TCPDUMP_PID"
-wait_for "listening on" "$TMP/tcpdump.log" 10
+capture_start "$PORT"
 
 # 1. a first softflowd export
 export_pcap "$TMP/a.pcap"
@@ -110,14 +107,8 @@ while [ "$(wc -l <"$OUT")" = "$n2" ] && [ "$n" -lt 100 ]; do sleep 0.1; n=$((n +
 wait_stable "$OUT" || fail "no records from the second softflowd export"
 kill -0 "$NFC_PID" 2>/dev/null || fail "daemon died: $(tail -20 "$TMP/daemon.log")"
 
-sleep 0.5
-kill -INT "$TCPDUMP_PID"; wait "$TCPDUMP_PID" 2>/dev/null
-stop_daemon
+capture_stop
 
-tshark -r "$TMP/cap.pcap" -d "udp.port==$PORT,cflow" -T json -J "ip udp cflow" --no-duplicate-keys \
-	>"$TMP/tshark.json" 2>"$TMP/tshark.log" || fail "tshark failed: $(cat "$TMP/tshark.log")"
-python3 "$HERE/compare_v5.py" "$TMP/tshark.json" "$OUT" || {
-	NFC_KEEP_TMP=1
-	fail "daemon output differs from tshark (files kept in $TMP)"
-}
+stop_daemon
+compare_v5 "$OUT"
 echo "PASS: $(wc -l <"$OUT") records match tshark"
