@@ -5,5 +5,5 @@
 set -e
 cd "$(dirname "$0")/.."
 scripts/deps.sh build
-scripts/build.sh
-NETFLOW_CONCENTRATOR_PLUGIN_DIR="$PWD/build-plugins" exec ./netflow-concentrator -c "${1:-examples/local.ini}"
+dir=$(scripts/build.sh | tail -n 1)
+NETFLOW_CONCENTRATOR_PLUGIN_DIR="$dir/build-plugins" exec "$dir/netflow-concentrator" -c "${1:-examples/local.ini}"

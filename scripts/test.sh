@@ -4,13 +4,14 @@
 set -e
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
-scripts/build.sh
+dir=$(scripts/build.sh | tail -n 1)
 rc=0
-make -j"$(nproc)" check || rc=$?
-if [ -f test-suite.log ]; then
-	pass=$(sed -n 's/^# PASS: *//p' test-suite.log); fail=$(sed -n 's/^# FAIL: *//p' test-suite.log)
-	err=$(sed -n 's/^# ERROR: *//p' test-suite.log); skip=$(sed -n 's/^# SKIP: *//p' test-suite.log)
-	[ "$rc" = 0 ] || cat test-suite.log
+make -C "$dir" -j"$(nproc)" check || rc=$?
+log="$dir/test-suite.log"
+if [ -f "$log" ]; then
+	pass=$(sed -n 's/^# PASS: *//p' "$log"); fail=$(sed -n 's/^# FAIL: *//p' "$log")
+	err=$(sed -n 's/^# ERROR: *//p' "$log"); skip=$(sed -n 's/^# SKIP: *//p' "$log")
+	[ "$rc" = 0 ] || cat "$log"
 	echo "${pass:-0} passed, $(( ${fail:-0} + ${err:-0} )) failed, ${skip:-0} skipped"
 fi
 exit "$rc"
