@@ -1,6 +1,8 @@
 /* The INI reader. Syntax: `[section]` or `[input NAME]`/`[output NAME]`/
- * `[decoder NAME]` headers, `key = value` lines, `#` or `;` comments on their
- * own line or after whitespace, optional double quotes around a value. */
+ * `[decoder NAME]` headers, `key = value` (or `key: value`) lines with
+ * case-insensitive keys, `#` or `;` comments on their own line or after
+ * whitespace, optional double quotes around a value. The accepted forms are
+ * those of Python's configparser, which the guide's file was written for. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -103,6 +105,9 @@ static int add_key(struct nfc_config *c, char *key, char *value, unsigned line, 
 	config_setting_t *v;
 	size_t vl = strlen(value);
 
+	/* Key names are case-insensitive, as configparser treats them. */
+	for (char *k = key; *k; k++)
+		*k = (char)tolower((unsigned char)*k);
 	if (!valid_name(key)) {
 		snprintf(err, errlen, "%s:%u: [%s] '%s': not a valid key name (letters, digits, _ and -)",
 		         c->path, line, s->title, key);
@@ -184,8 +189,10 @@ int nfc_config_parse(struct nfc_config *c, const char *path, const char *text, s
 			rc = add_section(c, trim(s + 1), lineno, err, errlen);
 			continue;
 		}
-		eq = strchr(s, '=');
-		if (!eq) {
+		/* `key = value`, or `key: value` as Python's configparser also
+		 * reads it: the first of the two delimiters counts. */
+		eq = s + strcspn(s, "=:");
+		if (!*eq) {
 			snprintf(err, errlen, "%s:%u: '%.60s': expected key = value", path, lineno, s);
 			rc = NFC_EINVAL;
 			break;

@@ -139,6 +139,13 @@ static void test_forms(void)
 	s = nfc_config_find(&c, "listener", NULL);
 	CU_ASSERT_STRING_EQUAL(nfc_section_get(s, "port", NULL), "2055");
 	CU_ASSERT_STRING_EQUAL(nfc_section_get(s, "bind", NULL), "::");
+	nfc_config_free(&c);
+	/* configparser forms: `key: value`, keys in any case */
+	CU_ASSERT_EQUAL_FATAL(parse(&c, "[forwarder]\nHost: intake.sekoia.io\nINTAKE_KEY = abc:def\n"
+	                               "[output json]\npath=/tmp/x;y\n", err), 0);
+	s = nfc_config_find(&c, "forwarder", NULL);
+	CU_ASSERT_STRING_EQUAL(nfc_section_get(s, "host", NULL), "intake.sekoia.io");
+	CU_ASSERT_STRING_EQUAL(nfc_section_get(s, "intake_key", NULL), "abc:def");
 	s = nfc_config_find(&c, "output", "json");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_STRING_EQUAL(s->title, "output json");
