@@ -259,6 +259,37 @@ static void print_plugin(const char *path, void *arg)
 	printf("\n");
 }
 
+/* --list-plugins: the plugin directory of the configuration given with -c,
+ * if any (only its [core] section is read), else the default one. */
+static int list_plugins(const char *path)
+{
+	struct nfc_config cfg;
+	struct core_cfg core;
+	const char *dir;
+	char err[1024];
+	int rc = 0;
+
+	memset(&core, 0, sizeof(core));
+	if (path && nfc_config_load(&cfg, path, err, sizeof(err)) == 0) {
+		struct app quiet = { .errors = 0 };
+
+		nfc_params_apply(core_params, NULL, &core, NULL, nfc_config_find(&cfg, "core", NULL), NULL,
+		                 "core", report, &quiet);
+	} else if (path) {
+		nfc_log_core(NFC_LOG_WARN, "%s", err);
+	}
+	dir = nfc_plugin_dir(core.plugin_dir);
+	if (nfc_plugin_scan(dir, NULL, print_plugin, NULL) < 0) {
+		nfc_log_core(NFC_LOG_ERR, "cannot read the plugin directory %s: %s", dir, strerror(errno));
+		rc = 1;
+	}
+	nfc_plugins_unload();
+	nfc_params_free(core_params, &core);
+	if (path)
+		nfc_config_free(&cfg);
+	return rc;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -462,7 +493,7 @@ int main(int argc, char **argv)
 	};
 	const char *path = NFC_SYSCONF_DIR "/configuration.ini";
 	const char *env = getenv("NETFLOW_COLLECTOR_DEBUG");
-	int check = 0, list = 0, opt, debug = 0;
+	int check = 0, list = 0, explicit_path = 0, opt, debug = 0;
 	struct app app;
 	sigset_t sigs;
 	char err[1024];
@@ -470,7 +501,7 @@ int main(int argc, char **argv)
 	memset(&app, 0, sizeof(app));
 	while ((opt = getopt_long(argc, argv, "c:tVh", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': path = optarg; break;
+		case 'c': path = optarg; explicit_path = 1; break;
 		case 't': check = 1; break;
 		case 'L': list = 1; break;
 		case 'V': printf("netflow-concentrator %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, NFC_ABI_MAJOR,
@@ -486,15 +517,8 @@ int main(int argc, char **argv)
 	if (env && *env && nfc_parse_bool(env, &debug) < 0)
 		nfc_log_core(NFC_LOG_WARN, "NETFLOW_COLLECTOR_DEBUG='%s' is not true or false: ignored", env);
 	nfc_log_set_debug(debug);
-	if (list) {
-		if (nfc_plugin_scan(nfc_plugin_dir(NULL), NULL, print_plugin, NULL) < 0) {
-			nfc_log_core(NFC_LOG_ERR, "cannot read the plugin directory %s: %s", nfc_plugin_dir(NULL),
-			             strerror(errno));
-			return 1;
-		}
-		nfc_plugins_unload();
-		return 0;
-	}
+	if (list)
+		return list_plugins(explicit_path ? path : NULL);
 	if (nfc_config_load(&app.cfg, path, err, sizeof(err)) < 0) {
 		nfc_log_core(NFC_LOG_ERR, "%s", err);
 		nfc_config_free(&app.cfg);
