@@ -22,20 +22,20 @@
  * use. The two padding areas (byte 36, bytes 46-47) are not rendered.
  *
  * Loss accounting: the header's flow_sequence counts the flows the exporter
- * has exported before this datagram. Per exporter (source address, engine
- * type, engine id) the decoder remembers the sequence it expects next and
- * counts flows that never arrived ("sequence_gap_records"). A jump backwards
- * is either an exporter restart (or counter reset) or a datagram that arrived
- * out of order. It is taken as a restart, counted in "sequence_resets" and
- * tracked afresh from there, when it goes back by more than a reorder window,
- * when it comes from another UDP source port (a restarted exporter process
- * opens a new socket) or when the header's sysUptime went back by more than
- * a minute (a rebooted device). Otherwise the datagram is late: it is
- * counted in "sequence_reordered" (its flows were already counted in a gap)
- * and does not move the expectation. The table of exporters has a fixed
- * size; when a bucket's probe window is full, the oldest-seen entry of the
- * window is replaced (its history is lost, which only means its next datagram
- * starts tracking afresh).
+ * has exported before this datagram. Per exporter (source address and UDP
+ * port, engine type, engine id: two probes on one host are two exporters)
+ * the decoder remembers the sequence it expects next and counts flows that
+ * did not arrive in "sequence_gap_records". Flows counted missing that turn
+ * up later (a datagram that arrived out of order) are counted in
+ * "sequence_late_records": flows lost = gap - late. A restart or counter
+ * reset is counted in "sequence_resets" and tracking starts afresh, never
+ * as a gap: when sysUptime went back by more than a minute (a reboot; its
+ * wrap at 2^32 ms is told apart), when the sequence went back by more than a
+ * reorder window, or when it jumped forward by more than any plausible loss.
+ * The table of exporters has a fixed size; when a bucket's probe window is
+ * full, the least recently seen entry is replaced (its next datagram starts
+ * tracking afresh). An exporter that restarts on a new source port is a new
+ * entry; the old one ages out.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -54,10 +54,14 @@
 /* Exporter table: EXP_SLOTS entries, open addressing with a short probe. */
 #define EXP_SLOTS 4096u
 #define EXP_PROBE 8u
-/* A backward jump of at most this many flows may be reordering... */
+/* A backward jump of at most this many flows is a late datagram. */
 #define SEQ_REORDER_WINDOW (64u * V5_MAX_COUNT)
-/* ...unless sysUptime went back by more than this (ms): a reboot. */
-#define UPTIME_REBOOT_MS 60000
+/* A forward jump of more flows than this is a counter reset, not a loss. */
+#define SEQ_MAX_GAP (1u << 24)
+/* sysUptime going back by more than this (ms) is a reboot... */
+#define UPTIME_REBOOT_MS 60000u
+/* ...unless it wrapped at 2^32 ms: the old value within this of the top. */
+#define UPTIME_WRAP_MS 3600000u
 
 /* ------------------------------------------------------------------------ */
 /* Bounds-checked cursor over the datagram                                  */
@@ -149,6 +153,7 @@ struct exp_key {
 	uint8_t family; /* AF_INET, AF_INET6, or 0 when the source is unknown */
 	uint8_t engine_type;
 	uint8_t engine_id;
+	uint8_t port[2]; /* UDP source port, network order */
 	uint8_t addr[16];
 };
 
@@ -157,14 +162,14 @@ struct exp_slot {
 	uint8_t used;
 	uint32_t expected; /* flow_sequence of the next datagram */
 	uint32_t uptime;   /* sysUptime of the newest datagram */
-	uint16_t port;     /* UDP source port of the newest datagram */
+	uint64_t missing;  /* flows counted in gaps that have not turned up */
 	uint64_t last_use; /* datagram serial, for replacement */
 };
 
 struct v5_inst {
 	struct nfc_ctx *ctx;
 	struct nfc_template *tmpl;
-	int c_gap, c_reset, c_reorder;
+	int c_gap, c_reset, c_late;
 
 	pthread_mutex_t lock; /* protects the exporter table and serial */
 	int lock_ready;
@@ -172,29 +177,28 @@ struct v5_inst {
 	uint64_t serial;
 };
 
-/* Build the table key from the datagram's sender and return its UDP port;
- * IPv4-mapped IPv6 sources (a dual-stack socket) are folded into plain IPv4
- * so one exporter has one key. */
-static uint16_t exp_key_make(struct exp_key *k, const struct sockaddr *sa, const struct v5_header *h)
+/* Build the table key from the datagram's sender; IPv4-mapped IPv6 sources
+ * (a dual-stack socket) are folded into plain IPv4 so one exporter has one
+ * key. */
+static void exp_key_make(struct exp_key *k, const struct sockaddr *sa, const struct v5_header *h)
 {
 	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	uint16_t port = 0;
 
 	memset(k, 0, sizeof(*k));
 	k->engine_type = h->engine_type;
 	k->engine_id = h->engine_id;
 	if (!sa)
-		return 0;
+		return;
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
 
 		k->family = AF_INET;
+		memcpy(k->port, &sin->sin_port, 2);
 		memcpy(k->addr, &sin->sin_addr, 4);
-		port = ntohs(sin->sin_port);
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
 
-		port = ntohs(sin6->sin6_port);
+		memcpy(k->port, &sin6->sin6_port, 2);
 		if (!memcmp(sin6->sin6_addr.s6_addr, v4mapped, sizeof(v4mapped))) {
 			k->family = AF_INET;
 			memcpy(k->addr, sin6->sin6_addr.s6_addr + 12, 4);
@@ -203,7 +207,6 @@ static uint16_t exp_key_make(struct exp_key *k, const struct sockaddr *sa, const
 			memcpy(k->addr, sin6->sin6_addr.s6_addr, 16);
 		}
 	}
-	return port;
 }
 
 /* FNV-1a over the key bytes (the struct has no padding: all uint8_t). */
@@ -249,49 +252,62 @@ static struct exp_slot *exp_lookup(struct v5_inst *v, const struct exp_key *k, i
 	return victim;
 }
 
+/* Did sysUptime go back by more than a wrap at 2^32 ms explains? */
+static int uptime_rebooted(uint32_t before, uint32_t now)
+{
+	if (now >= before || before - now <= UPTIME_REBOOT_MS)
+		return 0;
+	return !(before > UINT32_MAX - UPTIME_WRAP_MS && now < UPTIME_WRAP_MS);
+}
+
 /* Account one valid datagram's sequence number. Counters are bumped after
  * the lock is released (they are per thread in the core and need no lock). */
 static void exp_track(struct v5_inst *v, const struct sockaddr *sa, const struct v5_header *h)
 {
 	struct exp_key k;
 	struct exp_slot *s;
-	uint64_t gap = 0;
-	int fresh, reset = 0, reorder = 0;
+	uint64_t gap = 0, late = 0;
+	int fresh, reset = 0;
 	uint32_t ahead, behind;
-	uint16_t port;
 
-	port = exp_key_make(&k, sa, h);
+	exp_key_make(&k, sa, h);
 	pthread_mutex_lock(&v->lock);
 	s = exp_lookup(v, &k, &fresh);
 	s->last_use = ++v->serial;
 	if (fresh)
-		goto advance;
-	/* Sequence numbers wrap at 2^32 and sysUptime at 2^32 ms: compare by
-	 * distance. */
+		goto restart;
+	if (uptime_rebooted(s->uptime, h->uptime)) {
+		reset = 1;
+		goto restart;
+	}
+	/* Sequence numbers wrap at 2^32: compare by distance. */
 	ahead = h->sequence - s->expected;
 	behind = s->expected - h->sequence;
-	if (ahead < 0x80000000u) {
+	if (ahead <= SEQ_MAX_GAP) {
 		gap = ahead;
+		s->missing += gap;
 		goto advance;
 	}
-	if (behind <= SEQ_REORDER_WINDOW && port == s->port &&
-	    (int32_t)(h->uptime - s->uptime) >= -UPTIME_REBOOT_MS) {
-		reorder = 1; /* late datagram: keep the expectation */
+	if (behind <= SEQ_REORDER_WINDOW) {
+		/* a late datagram: its flows were counted missing */
+		late = h->count < s->missing ? h->count : s->missing;
+		s->missing -= late;
 		goto unlock;
 	}
 	reset = 1;
+restart:
+	s->missing = 0;
 advance:
 	s->expected = h->sequence + h->count;
 	s->uptime = h->uptime;
-	s->port = port;
 unlock:
 	pthread_mutex_unlock(&v->lock);
 	if (gap && v->c_gap >= 0)
 		nfc_counter_add(v->ctx, v->c_gap, gap);
+	if (late && v->c_late >= 0)
+		nfc_counter_add(v->ctx, v->c_late, late);
 	if (reset && v->c_reset >= 0)
 		nfc_counter_add(v->ctx, v->c_reset, 1);
-	if (reorder && v->c_reorder >= 0)
-		nfc_counter_add(v->ctx, v->c_reorder, 1);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -366,7 +382,7 @@ static int v5_start(void *inst, struct nfc_ctx *ctx)
 	/* A counter that cannot be registered only loses its statistic. */
 	v->c_gap = nfc_counter_register(ctx, "sequence_gap_records");
 	v->c_reset = nfc_counter_register(ctx, "sequence_resets");
-	v->c_reorder = nfc_counter_register(ctx, "sequence_reordered");
+	v->c_late = nfc_counter_register(ctx, "sequence_late_records");
 	return NFC_OK;
 
 fail:
