@@ -69,12 +69,14 @@ struct nfc_rec {
 	struct nfc_template *t;
 	const uint8_t *data;
 	uint32_t len;
+	uint32_t dg; /* index of its datagram in the batch's dgtime */
 };
 
 struct nfc_batch {
 	atomic_int refs;
 	struct nfc_batch *next; /* free list */
-	struct timespec time;
+	struct timespec *dgtime; /* receive time of each datagram with records */
+	size_t ndg, capdg;
 	size_t nrec, caprec;
 	struct nfc_rec *rec;
 	uint8_t *arena;
@@ -89,6 +91,7 @@ struct nfc_decode {
 	struct nfc_batch *b;
 	const struct nfc_datagram *dg;
 	const uint8_t *base; /* the datagram's bytes inside the batch arena */
+	uint32_t dgidx;      /* its index in the batch's dgtime */
 	size_t nemitted;
 	int failed;
 };

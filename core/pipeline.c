@@ -35,6 +35,7 @@
 #define BATCH_RECORDS 4096       /* initial record slots; grows if needed */
 #define POOL_KEEP 256            /* free batches kept for reuse */
 #define HOLD_NS 2000000L         /* a worker holds a small batch this long */
+#define BATCH_DATAGRAMS 256      /* initial datagram slots; grows if needed */
 
 static struct {
 	struct nfc_ctx **out;
@@ -84,6 +85,15 @@ int nfc_pipeline_init(struct nfc_ctx **outputs, size_t noutputs, struct nfc_ctx 
 	return NFC_OK;
 }
 
+static void batch_free(struct nfc_batch *b)
+{
+	free(b->arena);
+	free(b->rec);
+	free(b->tmpl);
+	free(b->dgtime);
+	free(b);
+}
+
 static struct nfc_batch *batch_alloc(void)
 {
 	struct nfc_batch *b = calloc(1, sizeof(*b));
@@ -93,25 +103,16 @@ static struct nfc_batch *batch_alloc(void)
 	b->arena = malloc(BATCH_ARENA);
 	b->rec = malloc(BATCH_RECORDS * sizeof(*b->rec));
 	b->tmpl = malloc(16 * sizeof(*b->tmpl));
-	if (!b->arena || !b->rec || !b->tmpl) {
-		free(b->arena);
-		free(b->rec);
-		free(b->tmpl);
-		free(b);
+	b->dgtime = malloc(BATCH_DATAGRAMS * sizeof(*b->dgtime));
+	if (!b->arena || !b->rec || !b->tmpl || !b->dgtime) {
+		batch_free(b);
 		return NULL;
 	}
 	b->cap = BATCH_ARENA;
 	b->caprec = BATCH_RECORDS;
 	b->captmpl = 16;
+	b->capdg = BATCH_DATAGRAMS;
 	return b;
-}
-
-static void batch_free(struct nfc_batch *b)
-{
-	free(b->arena);
-	free(b->rec);
-	free(b->tmpl);
-	free(b);
 }
 
 struct nfc_batch *nfc_batch_get(void)
@@ -130,8 +131,6 @@ struct nfc_batch *nfc_batch_get(void)
 	if (b) {
 		atomic_init(&b->refs, 1);
 		b->next = NULL;
-		b->time.tv_sec = 0;
-		b->time.tv_nsec = 0;
 	}
 	return b;
 }
@@ -142,6 +141,7 @@ static void batch_reset(struct nfc_batch *b)
 		nfc_template_put(b->tmpl[i]);
 	b->ntmpl = 0;
 	b->nrec = 0;
+	b->ndg = 0;
 	b->used = 0;
 }
 
@@ -194,7 +194,8 @@ static struct nfc_batch *batch_compact(struct nfc_batch *b)
 	c->arena = malloc(b->used ? b->used : 1);
 	c->rec = malloc(b->nrec * sizeof(*c->rec));
 	c->tmpl = malloc(b->ntmpl * sizeof(*c->tmpl));
-	if (!c->arena || !c->rec || !c->tmpl) {
+	c->dgtime = malloc(b->ndg * sizeof(*c->dgtime));
+	if (!c->arena || !c->rec || !c->tmpl || !c->dgtime) {
 		batch_free(c);
 		return NULL;
 	}
@@ -208,10 +209,12 @@ static struct nfc_batch *batch_compact(struct nfc_batch *b)
 	c->used = c->cap = b->used;
 	c->nrec = c->caprec = b->nrec;
 	c->ntmpl = c->captmpl = b->ntmpl;
-	c->time = b->time;
+	memcpy(c->dgtime, b->dgtime, b->ndg * sizeof(*c->dgtime));
+	c->ndg = c->capdg = b->ndg;
 	c->compact = 1;
 	b->ntmpl = 0;
 	b->nrec = 0;
+	b->ndg = 0;
 	b->used = 0;
 	return c;
 }
@@ -300,8 +303,19 @@ int nfc_decode_datagram(struct nfc_worker *w, struct nfc_batch *b, const struct 
 		               sizeof(src)), version, dg->len);
 		return NFC_EINVAL;
 	}
-	if (b->nrec == 0)
-		b->time = dg->received;
+	if (b->ndg == b->capdg) {
+		struct timespec *t = realloc(b->dgtime, 2 * b->capdg * sizeof(*t));
+
+		if (!t) {
+			nfc_counter_add_slot(in, w->slot, NFC_C_MALFORMED, 1);
+			nfc_log_remote(in, NFC_LOG_ERR, "out of memory: datagram dropped");
+			return NFC_ENOMEM;
+		}
+		b->dgtime = t;
+		b->capdg *= 2;
+	}
+	d.dgidx = (uint32_t)b->ndg;
+	b->dgtime[b->ndg++] = dg->received;
 	memcpy(b->arena + b->used, dg->data, dg->len);
 	d.w = w;
 	d.b = b;
@@ -320,8 +334,10 @@ int nfc_decode_datagram(struct nfc_worker *w, struct nfc_batch *b, const struct 
 		               b->nrec > nrec0 ? " after its first records" : "");
 		rc = NFC_EMALFORMED;
 	}
-	if (b->nrec == nrec0)
+	if (b->nrec == nrec0) {
 		b->used = used0; /* nothing points into the copy: give the bytes back */
+		b->ndg--;
+	}
 	nfc_counter_add_slot(in, w->slot, NFC_C_RECORDS, b->nrec - nrec0);
 	return rc < 0 ? rc : NFC_OK;
 }
@@ -366,7 +382,8 @@ NFC_EXPORT void nfc_submit(struct nfc_worker *w, const struct nfc_datagram *dg, 
 	/* Hold the batch while it is young and small, so light traffic still
 	 * travels in batches; an empty call (the input's idle tick) flushes. */
 	if (w->b && (n == 0 || w->b->used >= w->b->cap / 2 ||
-	             (last.tv_sec - w->b->time.tv_sec) * 1000000000L + (last.tv_nsec - w->b->time.tv_nsec) >=
+	             (last.tv_sec - w->b->dgtime[0].tv_sec) * 1000000000L +
+	                     (last.tv_nsec - w->b->dgtime[0].tv_nsec) >=
 	                     HOLD_NS))
 		nfc_worker_flush(w);
 }
@@ -417,6 +434,7 @@ NFC_EXPORT int nfc_emit(struct nfc_decode *d, struct nfc_template *t, const uint
 	b->rec[b->nrec].t = t;
 	b->rec[b->nrec].data = data;
 	b->rec[b->nrec].len = (uint32_t)rl;
+	b->rec[b->nrec].dg = d->dgidx;
 	b->nrec++;
 	d->nemitted++;
 	return (int)rl;
@@ -439,7 +457,16 @@ NFC_EXPORT size_t nfc_batch_count(const struct nfc_batch *b)
 
 NFC_EXPORT struct timespec nfc_batch_time(const struct nfc_batch *b)
 {
-	return b->time;
+	struct timespec none = { 0, 0 };
+
+	return b->ndg ? b->dgtime[0] : none;
+}
+
+NFC_EXPORT struct timespec nfc_batch_record_time(const struct nfc_batch *b, size_t i)
+{
+	struct timespec none = { 0, 0 };
+
+	return i < b->nrec ? b->dgtime[b->rec[i].dg] : none;
 }
 
 NFC_EXPORT int nfc_batch_json(const struct nfc_batch *b, size_t i, struct nfc_buf *out)

@@ -196,6 +196,9 @@ NFC_EXPORT struct timespec nfc_decode_time(const struct nfc_decode *d);
 NFC_EXPORT size_t nfc_batch_count(const struct nfc_batch *b);
 /** When the first datagram of the batch was received (CLOCK_REALTIME). */
 NFC_EXPORT struct timespec nfc_batch_time(const struct nfc_batch *b);
+/** When the datagram of record `i` was received (CLOCK_REALTIME; the
+ *  kernel's receive time where the input provides it). */
+NFC_EXPORT struct timespec nfc_batch_record_time(const struct nfc_batch *b, size_t i);
 /** Append record `i` as one flat JSON object (no newline). The one encoder
  *  every output uses. Returns NFC_OK or NFC_ENOMEM. */
 NFC_EXPORT int nfc_batch_json(const struct nfc_batch *b, size_t i, struct nfc_buf *out);

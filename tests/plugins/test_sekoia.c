@@ -34,13 +34,17 @@ static struct nfc_template *tmpl;
 struct test_batch {
 	struct nfc_batch b;
 	struct nfc_rec rec[16];
+	struct timespec dgtime[2];
 	uint8_t *data[16];
 };
 
 static void tb_init(struct test_batch *tb, const size_t *k1, const size_t *k2, size_t n, struct timespec ts)
 {
 	memset(tb, 0, sizeof(*tb));
-	tb->b.time = ts;
+	tb->dgtime[0] = ts; /* every record from one datagram */
+	tb->b.dgtime = tb->dgtime;
+	tb->b.ndg = 1;
+	tb->b.capdg = 2;
 	tb->b.rec = tb->rec;
 	tb->b.nrec = n;
 	tb->b.caprec = 16;
@@ -259,11 +263,35 @@ static void test_frames_exact(void)
 	CU_ASSERT_NSTRING_EQUAL(out.data + 1, first, strlen(first));
 
 	/* A second batch with another time reuses the head with the new stamp. */
-	tb.b.time.tv_nsec = 5000;
+	tb.dgtime[0].tv_nsec = 5000;
 	nfc_buf_truncate(&out, 0);
 	CU_ASSERT_EQUAL(sekoia_framer_encode(&f, &tb.b, &out, &st), NFC_OK);
 	head[26] = '0'; head[27] = '0'; head[28] = '0'; head[29] = '0'; head[30] = '0'; head[31] = '5';
 	CU_ASSERT_EQUAL(check_frames(out.data, out.len, &tb.b, head, NULL), (long)n);
+
+	/* Records of a later datagram in the same batch carry its own time. */
+	tb.dgtime[1] = tb.dgtime[0];
+	tb.dgtime[1].tv_sec += 3;
+	tb.b.ndg = 2;
+	tb.rec[n - 1].dg = 1;
+	nfc_buf_truncate(&out, 0);
+	CU_ASSERT_EQUAL(sekoia_framer_encode(&f, &tb.b, &out, &st), NFC_OK);
+	{
+		char later[SEKOIA_TS_LEN + 1], earlier[SEKOIA_TS_LEN + 1];
+		const char *last_frame;
+
+		sekoia_format_time(later, tb.dgtime[1]);
+		later[SEKOIA_TS_LEN] = '\0';
+		sekoia_format_time(earlier, tb.dgtime[0]);
+		earlier[SEKOIA_TS_LEN] = '\0';
+		nfc_buf_append(&out, "", 1); /* NUL for strstr */
+		last_frame = strstr(out.data, later);
+		CU_ASSERT_PTR_NOT_NULL(last_frame);
+		CU_ASSERT_PTR_NOT_NULL(strstr(out.data, earlier));
+		/* only the last frame has the later time */
+		CU_ASSERT(last_frame && !strstr(last_frame + 1, later));
+		CU_ASSERT(last_frame && !strstr(last_frame, earlier));
+	}
 	nfc_buf_free(&out);
 	sekoia_framer_free(&f);
 	tb_free(&tb);

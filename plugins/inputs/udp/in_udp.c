@@ -14,9 +14,10 @@
  *    the nfc_datagram array handed to nfc_submit(). run() does not allocate.
  *  - Kernel drops are read from the SO_RXQ_OVFL control message (a cumulative
  *    per-socket counter) and reported as deltas with nfc_worker_drops().
- *  - One clock_gettime() per recvmmsg() call stamps every datagram of the
- *    batch: MSG_WAITFORONE returns as soon as one datagram is there, so the
- *    stamp is within one batch of the true arrival time.
+ *  - Each datagram carries the time the kernel received it (SO_TIMESTAMPNS),
+ *    so records queued in the socket buffer while the worker was busy keep
+ *    their arrival time; one clock_gettime() per recvmmsg() call is the
+ *    fallback when a message has no timestamp.
  *  - SO_RCVTIMEO bounds each wait to UDP_POLL_MS, so run() sees
  *    nfc_worker_stopping() in time; on such a timeout it calls nfc_submit()
  *    with no datagrams, so a core that holds records back to fill larger
@@ -240,6 +241,8 @@ static int udp_socket(struct udp_in *u, const struct sockaddr *sa, socklen_t sal
 		goto fail_errno;
 	/* Best effort: without it drops are still visible in /proc/net/snmp. */
 	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+	/* Best effort too: without it, datagrams are stamped when read. */
+	setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
 		goto fail_errno;
 	udp_set_rcvbuf(u, fd, first);
@@ -386,7 +389,7 @@ static int udp_open(void *inst, struct nfc_ctx *ctx, unsigned *nworkers)
 	u->nsocks = (unsigned)u->workers;
 	u->stride = ((size_t)u->max_datagram + UDP_SLOT_ALIGN - 1) / UDP_SLOT_ALIGN * UDP_SLOT_ALIGN +
 		    UDP_SLOT_ALIGN;
-	u->ctrl_len = CMSG_SPACE(sizeof(uint32_t));
+	u->ctrl_len = CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(struct timespec));
 	u->socks = calloc(u->nsocks, sizeof(*u->socks));
 	if (!u->socks)
 		return NFC_ENOMEM;
@@ -432,19 +435,25 @@ fail_close:
 	return rc;
 }
 
-/* The SO_RXQ_OVFL counter carried by a received message, if any. */
-static int udp_ovfl(const struct msghdr *mh, uint32_t *out)
+/* The control messages of a received message: the SO_RXQ_OVFL drop counter
+ * and the kernel's receive time. Each is left alone when absent; returns 1
+ * when the drop counter was present. */
+static int udp_cmsgs(const struct msghdr *mh, uint32_t *ovfl, struct timespec *ts)
 {
 	struct cmsghdr *c;
+	int have_ovfl = 0;
 
 	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR((struct msghdr *)mh, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL &&
-		    c->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
-			memcpy(out, CMSG_DATA(c), sizeof(*out));
-			return 1;
+		if (c->cmsg_level != SOL_SOCKET)
+			continue;
+		if (c->cmsg_type == SO_RXQ_OVFL && c->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
+			memcpy(ovfl, CMSG_DATA(c), sizeof(*ovfl));
+			have_ovfl = 1;
+		} else if (c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(*ts))) {
+			memcpy(ts, CMSG_DATA(c), sizeof(*ts));
 		}
 	}
-	return 0;
+	return have_ovfl;
 }
 
 /* A dual-stack socket reports IPv4 senders as ::ffff:a.b.c.d: hand them to
@@ -472,8 +481,8 @@ static int udp_run(void *inst, struct nfc_worker *w)
 	unsigned last = vlen; /* slots the previous call may have changed */
 	unsigned long errors = 0;
 	struct timespec now;
-	uint32_t ovfl;
-	int n, i;
+	uint32_t ovfl = 0;
+	int n, i, have_ovfl;
 
 	if (idx >= u->nsocks)
 		return NFC_EINVAL;
@@ -507,6 +516,7 @@ static int udp_run(void *inst, struct nfc_worker *w)
 		}
 		last = (unsigned)n;
 		clock_gettime(CLOCK_REALTIME, &now);
+		have_ovfl = 0;
 		for (i = 0; i < n; i++) {
 			struct nfc_datagram *dg = &s->dgs[i];
 			const struct msghdr *mh = &s->msgs[i].msg_hdr;
@@ -514,13 +524,14 @@ static int udp_run(void *inst, struct nfc_worker *w)
 			dg->len = s->msgs[i].msg_len;
 			dg->truncated = (mh->msg_flags & MSG_TRUNC) != 0;
 			dg->received = now;
+			have_ovfl |= udp_cmsgs(mh, &ovfl, &dg->received);
 			if (u->dual_stack)
 				udp_unmap(&dg->source);
 		}
 		/* The counter is cumulative and rises monotonically: the last
-		 * message of the batch carries the newest value. It wraps at
-		 * 2^32, which unsigned subtraction handles. */
-		if (udp_ovfl(&s->msgs[n - 1].msg_hdr, &ovfl) && ovfl != s->ovfl) {
+		 * message carrying it has the newest value. It wraps at 2^32,
+		 * which unsigned subtraction handles. */
+		if (have_ovfl && ovfl != s->ovfl) {
 			nfc_worker_drops(w, (uint32_t)(ovfl - s->ovfl));
 			s->ovfl = ovfl;
 		}

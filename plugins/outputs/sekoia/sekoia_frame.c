@@ -191,16 +191,19 @@ int sekoia_framer_encode(struct sekoia_framer *f, const struct nfc_batch *b, str
                          struct sekoia_encode_stats *st)
 {
 	size_t i, n = nfc_batch_count(b), entry = nfc_buf_len(out);
-	struct timespec ts = nfc_batch_time(b);
+	struct timespec ts;
 	size_t start, flen, d, nd;
 	char *p;
 
 	memset(st, 0, sizeof(*st));
-	if (ts.tv_sec != f->ts_cached.tv_sec || ts.tv_nsec / 1000 != f->ts_cached.tv_nsec / 1000) {
-		sekoia_format_time(f->head + f->ts_off, ts);
-		f->ts_cached = ts;
-	}
 	for (i = 0; i < n; i++) {
+		/* The time its datagram arrived; the records of one datagram
+		 * share it, so it is formatted about once per datagram. */
+		ts = nfc_batch_record_time(b, i);
+		if (ts.tv_sec != f->ts_cached.tv_sec || ts.tv_nsec / 1000 != f->ts_cached.tv_nsec / 1000) {
+			sekoia_format_time(f->head + f->ts_off, ts);
+			f->ts_cached = ts;
+		}
 		/* Guess the length digits from the previous frame (records of a
 		 * batch have similar sizes), write the frame behind them, then fix
 		 * the digits up; a wrong guess costs one memmove. */
