@@ -193,13 +193,16 @@ int nfc_config_parse(struct nfc_config *c, const char *path, const char *text, s
 		 * reads it: the first of the two delimiters counts. */
 		eq = s + strcspn(s, "=:");
 		if (!*eq) {
-			snprintf(err, errlen, "%s:%u: '%.60s': expected key = value", path, lineno, s);
+			/* The line is not echoed: it may be a secret (an intake
+			 * key continued on its own line). */
+			snprintf(err, errlen, "%s:%u: expected key = value (a value cannot continue on the "
+			         "next line)", path, lineno);
 			rc = NFC_EINVAL;
 			break;
 		}
 		if (c->nsec == 0) {
-			snprintf(err, errlen, "%s:%u: '%.60s': key outside any section; put it under [listener] "
-			         "or [forwarder]", path, lineno, s);
+			snprintf(err, errlen, "%s:%u: key outside any section; put it under [listener] "
+			         "or [forwarder]", path, lineno);
 			rc = NFC_EINVAL;
 			break;
 		}

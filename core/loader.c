@@ -59,11 +59,27 @@ static int copy_sized(void *dst, size_t dstsize, const void *src)
 	return 0;
 }
 
-static int check_params(const struct nfc_param *p, char *why, size_t len)
+static size_t param_size(enum nfc_param_type t)
+{
+	switch (t) {
+	case NFC_PARAM_STRING: return sizeof(char *);
+	case NFC_PARAM_INT: return sizeof(long long);
+	case NFC_PARAM_BOOL: return sizeof(int);
+	case NFC_PARAM_SIZE: return sizeof(unsigned long long);
+	}
+	return 0;
+}
+
+static int check_params(const struct nfc_param *p, size_t instance_size, char *why, size_t len)
 {
 	for (; p && p->name; p++) {
 		if (p->type < NFC_PARAM_STRING || p->type > NFC_PARAM_SIZE) {
 			snprintf(why, len, "parameter '%s' has an unknown type %d", p->name, (int)p->type);
+			return -1;
+		}
+		if (p->offset > instance_size || param_size(p->type) > instance_size - p->offset) {
+			snprintf(why, len, "parameter '%s' is stored outside the instance (offset %zu, "
+			         "instance_size %zu)", p->name, p->offset, instance_size);
 			return -1;
 		}
 		for (const struct nfc_param *q = p + 1; q->name; q++)
@@ -129,7 +145,7 @@ static struct nfc_loaded_plugin *load_file(const char *path, char *err, size_t e
 		         nfc_kind_name(lp->d.kind));
 		goto free_lp;
 	}
-	if (check_params(lp->d.params, why, sizeof(why)) < 0) {
+	if (check_params(lp->d.params, lp->d.instance_size, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "plugin %s: %s", path, why);
 		goto free_lp;
 	}

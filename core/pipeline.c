@@ -398,7 +398,7 @@ NFC_EXPORT int nfc_emit(struct nfc_decode *d, struct nfc_template *t, const uint
 		return NFC_EINVAL;
 	}
 	rl = nfc_template_measure(t, data, len);
-	if (rl < 0)
+	if (rl <= 0)
 		return NFC_EMALFORMED;
 	if (b->nrec == b->caprec) {
 		struct nfc_rec *r = realloc(b->rec, 2 * b->caprec * sizeof(*r));

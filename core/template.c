@@ -74,11 +74,19 @@ NFC_EXPORT struct nfc_template *nfc_template_new(struct nfc_ctx *ctx, const stru
 			t->maxjson += op->key_len + 2;
 		} else {
 			t->minlen += f->length;
-			if (f->kind != NFC_FIELD_SKIP && f->length > 0)
+			/* what nfc_json_record() writes: a key and value for every
+			 * field but SKIP, zero-length ones only for STRING ("") */
+			if (f->kind != NFC_FIELD_SKIP && (f->length > 0 || f->kind == NFC_FIELD_STRING))
 				t->maxjson += op->key_len + value_max(f->kind, f->length);
 		}
 	}
 	t->reclen = t->varlen ? 0 : t->minlen;
+	if (t->minlen == 0) {
+		/* A record of no bytes: a decoder stepping by its length would
+		 * never advance. */
+		nfc_template_put(t);
+		return NULL;
+	}
 	return t;
 }
 

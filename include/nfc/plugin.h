@@ -170,7 +170,8 @@ struct nfc_field {
  * Compile a record layout: fields are consecutive in the record, in this
  * order. The core builds the JSON program for it once. The template is
  * reference-counted: the decoder holds one reference and drops it with
- * nfc_template_put(); batches in flight hold their own.
+ * nfc_template_put(); batches in flight hold their own. Returns NULL when
+ * the layout is invalid (an unknown kind, or records of zero bytes).
  */
 NFC_EXPORT struct nfc_template *nfc_template_new(struct nfc_ctx *ctx, const struct nfc_field *fields,
                                                  size_t nfields);

@@ -125,6 +125,12 @@ static void test_syntax(void)
 	nfc_config_free(&c);
 	CU_ASSERT_NOT_EQUAL(parse(&c, "[listener]\nbad key=1\n", err), 0);
 	nfc_config_free(&c);
+	/* a value continued on the next line (configparser style) is refused
+	 * without echoing it: it may be the intake key */
+	CU_ASSERT_NOT_EQUAL(parse(&c, "[forwarder]\nintake_key =\n    SuperSecret42Key\n", err), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "test.ini:3:"));
+	CU_ASSERT_PTR_NULL(strstr(err, "SuperSecret42Key"));
+	nfc_config_free(&c);
 }
 
 static void test_forms(void)

@@ -1,6 +1,7 @@
 /* The record encoder: number, address and string formatting, escaping,
  * VARLEN walking, and the JSON shape. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cunit_main.h"
@@ -135,6 +136,43 @@ static void test_varlen(void)
 	nfc_template_put(t);
 }
 
+/* Zero-length strings still render as "": the space reserved must cover
+ * them (under ASan an undersized reservation is a heap overflow). */
+static void test_zero_length_strings(void)
+{
+	static struct nfc_field f[201];
+	static const uint8_t rec[4] = { 0, 0, 1, 0 };
+	struct nfc_template *t;
+	struct nfc_buf b = { 0 };
+	size_t n = 0;
+
+	for (int i = 0; i < 200; i++)
+		f[i] = (struct nfc_field){ "interfaceName", NFC_FIELD_STRING, 0 };
+	f[200] = (struct nfc_field){ "x", NFC_FIELD_UINT, 4 };
+	t = nfc_template_new(NULL, f, 201);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	/* an exact-size buffer: the encoder must reserve what it writes */
+	b.data = malloc(1);
+	b.cap = 1;
+	CU_ASSERT_EQUAL(nfc_json_record(t, rec, sizeof(rec), &b), NFC_OK);
+	for (size_t i = 0; i + 20 <= b.len; i++)
+		if (!memcmp(b.data + i, "\"interfaceName\":\"\"", 18))
+			n++;
+	CU_ASSERT_EQUAL(n, 200);
+	CU_ASSERT_NSTRING_EQUAL(b.data + b.len - 8, "\"x\":256}", 8);
+	nfc_buf_free(&b);
+	nfc_template_put(t);
+}
+
+/* A layout of zero bytes is refused: a decoder could never step past it. */
+static void test_empty_template(void)
+{
+	static const struct nfc_field f[] = { { "a", NFC_FIELD_UINT, 0 }, { "b", NFC_FIELD_STRING, 0 } };
+
+	CU_ASSERT_PTR_NULL(nfc_template_new(NULL, f, 2));
+	CU_ASSERT_PTR_NULL(nfc_template_new(NULL, f, 0));
+}
+
 static void test_template_refcount(void)
 {
 	static const struct nfc_field f[] = { { "a", NFC_FIELD_UINT, 1 } };
@@ -155,6 +193,8 @@ int main(void)
 		{ "JSON string escaping", test_escape },
 		{ "record of every kind", test_record_kinds },
 		{ "variable-length fields", test_varlen },
+		{ "zero-length strings", test_zero_length_strings },
+		{ "empty layouts refused", test_empty_template },
 		{ "template reference counts", test_template_refcount },
 		{ NULL, NULL }
 	};
