@@ -35,7 +35,7 @@ int nfc_output_prepare(struct nfc_ctx *out, const struct nfc_outq_cfg *cfg)
 {
 	struct nfc_outq *q = calloc(1, sizeof(*q));
 	const char *names[NFC_C_OUTPUT_NCOUNTERS] = { "records", "bytes", "queue_overflow", "send_errors",
-	                                              "lost_at_shutdown" };
+	                                              "lost_at_shutdown", "refused" };
 
 	if (!q)
 		return NFC_ENOMEM;
@@ -153,7 +153,11 @@ static void deliver(struct nfc_ctx *out)
 	int rc;
 
 	if (q->buf.len == 0) {
+		/* records the plugin encoded as no bytes: nothing to send */
+		nfc_counter_add(out, NFC_C_OUT_RECORDS, q->buf_records);
+		pthread_mutex_lock(&q->lock);
 		q->buf_records = 0;
+		pthread_mutex_unlock(&q->lock);
 		return;
 	}
 	for (;;) {
@@ -178,6 +182,29 @@ static void deliver(struct nfc_ctx *out)
 	pthread_mutex_lock(&q->lock);
 	q->buf.len = 0;
 	q->buf_records = 0;
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* Append a batch to the send buffer, accounting for every record: encoded
+ * (waiting in the buffer), refused by the plugin, or failed. */
+static void encode(struct nfc_ctx *out, const struct nfc_batch *b)
+{
+	struct nfc_outq *q = out->q;
+	size_t before = q->buf.len, n = b->nrec;
+	int rc = out->plugin->output->encode(out->inst, b, &q->buf);
+
+	if (rc < 0) {
+		nfc_buf_truncate(&q->buf, before);
+		nfc_counter_add(out, NFC_C_OUT_SEND_ERRORS, n);
+		nfc_log_remote(out, NFC_LOG_ERR, "encoding %zu records failed (%d): dropped", n, rc);
+		return;
+	}
+	if ((size_t)rc > n)
+		rc = (int)n;
+	if ((size_t)rc < n)
+		nfc_counter_add(out, NFC_C_OUT_REFUSED, n - (size_t)rc);
+	pthread_mutex_lock(&q->lock);
+	q->buf_records += (size_t)rc;
 	pthread_mutex_unlock(&q->lock);
 }
 
@@ -230,7 +257,6 @@ static void *output_thread(void *arg)
 				q->head = (q->head + 1) % q->cap;
 				q->count--;
 				q->records -= b->nrec;
-				q->buf_records += b->nrec;
 			}
 		}
 		if (q->count == 0 && !b && q->draining) {
@@ -247,8 +273,7 @@ static void *output_thread(void *arg)
 		}
 		if (!b)
 			continue;
-		if (ops->encode(out->inst, b, &q->buf) < 0)
-			nfc_log(out, NFC_LOG_ERR, "encoding failed (out of memory?)");
+		encode(out, b);
 		nfc_batch_put(b);
 		if (q->buf.len >= SEND_THRESHOLD || !more_soon(q))
 			deliver(out);

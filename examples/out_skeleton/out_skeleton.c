@@ -54,7 +54,8 @@ static int skel_start(void *inst, struct nfc_ctx *ctx)
 	return NFC_OK;
 }
 
-/* Pure: turn a batch into bytes. The core queues them and calls send(). */
+/* Pure: turn a batch into bytes and say how many records it encoded. The
+ * core queues the bytes and calls send(). */
 static int skel_encode(void *inst, const struct nfc_batch *b, struct nfc_buf *out)
 {
 	struct skeleton *s = inst;
@@ -65,7 +66,7 @@ static int skel_encode(void *inst, const struct nfc_batch *b, struct nfc_buf *ou
 		    nfc_batch_json(b, i, out) < 0 || nfc_buf_append(out, "\n", 1) < 0)
 			return NFC_ENOMEM;
 	}
-	return NFC_OK;
+	return (int)n; /* records encoded; any refused would be counted by the core */
 }
 
 static int skel_send(void *inst, const char *p, size_t len)

@@ -278,8 +278,11 @@ struct nfc_decoder_ops {
 struct nfc_output_ops {
 	size_t size;
 	int (*start)(void *inst, struct nfc_ctx *ctx);
-	/** Pure: append the bytes for every record of the batch to `out`. Must
-	 *  not do I/O. Records it refuses (too large) it counts itself. */
+	/** Pure: append the bytes for the records of the batch to `out`. Must
+	 *  not do I/O. Returns how many records it encoded (>= 0): the others
+	 *  it refused (too large, say) and the core counts them as `refused`.
+	 *  Negative: nothing of this batch is kept (the core removes what was
+	 *  appended) and its records count as `send_errors`. */
 	int (*encode)(void *inst, const struct nfc_batch *b, struct nfc_buf *out);
 	/** Deliver bytes produced by encode(). NFC_OK; NFC_RETRY: not delivered,
 	 *  the core keeps the bytes, backs off and calls again; negative: the

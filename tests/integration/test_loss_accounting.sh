@@ -49,12 +49,61 @@ sent=$(counter forwarder records)
 overflow=$(counter forwarder queue_overflow)
 lost=$(counter forwarder lost_at_shutdown)
 errors=$(counter forwarder send_errors)
-oversize=$(counter forwarder oversize)
-echo "decoded=$decoded sent=$sent overflow=$overflow lost_at_shutdown=$lost send_errors=$errors oversize=$oversize"
+refused=$(counter forwarder refused)
+echo "decoded=$decoded sent=$sent overflow=$overflow lost_at_shutdown=$lost send_errors=$errors refused=$refused"
 [ "$decoded" = 3000 ] || fail "decoded $decoded records, sent 3000"
 [ "$overflow" -gt 0 ] || fail "no queue overflow counted"
 [ "$lost" -gt 0 ] || fail "nothing counted as lost at shutdown"
-[ $((sent + overflow + lost + errors + oversize)) = "$decoded" ] ||
-	fail "records unaccounted for: $decoded decoded, $((sent + overflow + lost + errors + oversize)) accounted"
+[ $((sent + overflow + lost + errors + refused)) = "$decoded" ] ||
+	fail "records unaccounted for: $decoded decoded, $((sent + overflow + lost + errors + refused)) accounted"
 grep -q "Key0123456789secret" "$TMP/daemon.log" && fail "the intake key was logged"
+
+# Records the output refuses (over max_event_size) are counted as refused,
+# not as delivered: a plain TCP sink counts the frames that really arrive.
+# Frames of the small records are ~386 bytes, of the large ones ~477.
+python3 - "$TMP/sink.count" <<'X' &
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 10515)); s.listen(1); s.settimeout(30)
+c, _ = s.accept(); data = b""
+while True:
+    d = c.recv(65536)
+    if not d: break
+    data += d
+open(sys.argv[1], "w").write(str(data.count(b" <14>1 ")))
+X
+SINK=$!
+NFC_PIDS="$NFC_PIDS $SINK"
+wait_tcp() { n=50; while [ $n -gt 0 ]; do grep -qi ":$(printf %04X "$1") .* 0A " /proc/net/tcp && return 0; sleep 0.1; n=$((n-1)); done; return 1; }
+wait_tcp 10515 || fail "the sink did not start"
+sed -e 's/^port=10514/port=10515/' -e 's/^queue_records=1024/queue_records=100000/' "$TMP/nfc.ini" > "$TMP/refuse.ini"
+printf 'max_event_size=430\nhostname=h\n' >> "$TMP/refuse.ini"
+start_daemon "$TMP/refuse.ini" "$TMP/refuse.log"
+wait_for "running" "$TMP/refuse.log"
+python3 - <<'X'
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+# short addresses make frames under 440 bytes, long ones over it
+small = lambda i: struct.pack("!4s4s4sHHIIIIHHBBBBHHBBH", bytes([1, 1, 1, i]), bytes([2, 2, 2, 2]), bytes(4),
+                               1, 2, 1, 1, 1, 1, 1, 2, 0, 0, 17, 0, 0, 0, 0, 0, 0)
+large = lambda i: struct.pack("!4s4s4sHHIIIIHHBBBBHHBBH", bytes([192, 168, 100, 200 + i]), bytes([192, 168, 200, 200]),
+                               bytes([255, 255, 255, 255]), 65535, 65535, 4000000000, 4000000000, 4000000000,
+                               4000000000, 65535, 65535, 0, 255, 255, 255, 65535, 65535, 32, 32, 0)
+recs = b"".join(small(i) if i % 2 else large(i) for i in range(30))
+s.sendto(struct.pack("!HHIIIIBBH", 5, 30, 1000, 1700000000, 0, 0, 0, 0, 0) + recs, ("127.0.0.1", 2055))
+X
+wait_for "connected to 127.0.0.1:10515" "$TMP/refuse.log"
+sleep 1
+stop_daemon
+wait "$SINK"
+cp "$TMP/refuse.log" "$TMP/daemon.log"
+arrived=$(cat "$TMP/sink.count")
+sent=$(counter forwarder records)
+refused=$(counter forwarder refused)
+oversize=$(counter forwarder oversize)
+echo "refusal phase: sent=$sent arrived=$arrived refused=$refused oversize=$oversize"
+[ "$refused" -gt 0 ] && [ "$sent" -gt 0 ] || fail "expected some records refused and some sent"
+[ "$arrived" = "$sent" ] || fail "the output counted $sent records sent, $arrived arrived"
+[ $((sent + refused)) = 30 ] || fail "30 records: $sent sent + $refused refused"
+[ "$oversize" = "$refused" ] || fail "oversize $oversize, refused $refused"
 echo "PASS: every record delivered or counted as lost"

@@ -73,7 +73,7 @@ static int file_encode(void *inst, const struct nfc_batch *b, struct nfc_buf *ou
 		if (nfc_buf_append(out, "\n", 1) < 0)
 			return NFC_ENOMEM;
 	}
-	return NFC_OK;
+	return (int)n;
 }
 
 static int file_send(void *inst, const char *p, size_t len)

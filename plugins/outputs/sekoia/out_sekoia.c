@@ -161,7 +161,7 @@ static int sekoia_encode(void *inst, const struct nfc_batch *b, struct nfc_buf *
 		               "max_event_size=%llu bytes (largest %zu); the intake refuses such events",
 		               st.dropped, s->max_event_size, st.dropped_largest);
 	}
-	return rc;
+	return rc < 0 ? rc : (int)st.frames;
 }
 
 static void sekoia_disconnect(struct sekoia *s)
