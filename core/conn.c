@@ -48,22 +48,43 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait for `events` on fd until the absolute deadline (ms, CLOCK_MONOTONIC).
- * Returns 1 when ready, 0 on timeout, -1 on a poll error. */
-static int wait_fd(int fd, short events, long long deadline)
+/* A deadline no later than the instance's abort time (the end of the drain
+ * at shutdown), so no connect, handshake or write outlives drain_timeout. */
+static long long limit(const struct nfc_ctx *ctx, long long deadline)
+{
+	long long a = ctx ? atomic_load_explicit(&((struct nfc_ctx *)ctx)->abort_at_ms, memory_order_relaxed) : 0;
+
+	return a && a < deadline ? a : deadline;
+}
+
+static int aborted(const struct nfc_ctx *ctx)
+{
+	long long a = atomic_load_explicit(&((struct nfc_ctx *)ctx)->abort_at_ms, memory_order_relaxed);
+
+	return a && now_ms() >= a;
+}
+
+/* Wait for `events` on fd until the absolute deadline (ms, CLOCK_MONOTONIC),
+ * or the instance's abort time, which the main thread may set meanwhile: it
+ * is looked at again every POLL_SLICE_MS. Returns 1 when ready, 0 on
+ * timeout, -1 on a poll error. */
+#define POLL_SLICE_MS 200
+static int wait_fd(const struct nfc_ctx *ctx, int fd, short events, long long deadline)
 {
 	struct pollfd pfd = { .fd = fd, .events = events };
 	long long left;
 	int r;
 
 	for (;;) {
-		left = deadline - now_ms();
+		left = limit(ctx, deadline) - now_ms();
 		if (left < 0)
 			left = 0;
-		r = poll(&pfd, 1, (int)left);
-		if (r >= 0)
-			return r > 0;
-		if (errno != EINTR)
+		r = poll(&pfd, 1, (int)(left < POLL_SLICE_MS ? left : POLL_SLICE_MS));
+		if (r > 0)
+			return 1;
+		if (r == 0 && left <= POLL_SLICE_MS)
+			return 0;
+		if (r < 0 && errno != EINTR)
 			return -1;
 	}
 }
@@ -210,7 +231,7 @@ static void set_sockopts(int fd)
 
 /* Non-blocking connect to one address with a deadline. Returns the socket,
  * or -errno (ETIMEDOUT on timeout). */
-static int connect_one(const struct addrinfo *ai, long long deadline)
+static int connect_one(const struct nfc_ctx *ctx, const struct addrinfo *ai, long long deadline)
 {
 	socklen_t elen = sizeof(int);
 	int fd, err = 0, r;
@@ -225,7 +246,7 @@ static int connect_one(const struct addrinfo *ai, long long deadline)
 		err = errno;
 		goto err_fd;
 	}
-	r = wait_fd(fd, POLLOUT, deadline);
+	r = wait_fd(ctx, fd, POLLOUT, deadline);
 	if (r <= 0) {
 		err = r == 0 ? ETIMEDOUT : errno;
 		goto err_fd;
@@ -364,7 +385,7 @@ static int tls_handshake(struct nfc_conn *c, const char *host)
 		e = SSL_get_error(c->ssl, r);
 		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
 			break;
-		w = wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+		w = wait_fd(c->ctx, c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
 		if (w <= 0) {
 			log_handshake_failure(c, name, e, 1);
 			c->broken = 1;
@@ -394,6 +415,8 @@ NFC_EXPORT int nfc_conn_open(struct nfc_ctx *ctx, const char *host, unsigned por
 	if (!ctx || !host || !host[0] || !port || port > 65535 || !out)
 		return NFC_EINVAL;
 	*out = NULL;
+	if (aborted(ctx))
+		return NFC_RETRY; /* shutting down: no new connection */
 	if (ctx->tls.tls && !ctx->ssl_ctx) {
 		nfc_log(ctx, NFC_LOG_ERR, "nfc_conn_open: TLS was not prepared for this instance");
 		return NFC_EINVAL;
@@ -421,7 +444,7 @@ NFC_EXPORT int nfc_conn_open(struct nfc_ctx *ctx, const char *host, unsigned por
 	 * its own timeout, and report the last failure. */
 	for (ai = res; ai; ai = ai->ai_next) {
 		deadline = now_ms() + CONNECT_TIMEOUT_MS;
-		r = connect_one(ai, deadline);
+		r = connect_one(ctx, ai, deadline);
 		if (r >= 0) {
 			c->fd = r;
 			break;
@@ -490,7 +513,13 @@ NFC_EXPORT int nfc_conn_write(struct nfc_conn *c, const void *p, size_t len)
 			if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 				goto broken_errno;
 		}
-		r = wait_fd(c->fd, ev, deadline);
+		r = wait_fd(c->ctx, c->fd, ev, deadline);
+		if (r == 0 && aborted(c->ctx)) {
+			nfc_log(c->ctx, NFC_LOG_WARN, "shutting down: the drain timeout passed while writing "
+			        "to %s", c->peer);
+			c->broken = 1;
+			return NFC_RETRY;
+		}
 		if (r == 0) {
 			nfc_log(c->ctx, NFC_LOG_WARN, "connection to %s stalled: nothing could be written "
 			        "for %d s; reconnecting", c->peer, WRITE_STALL_TIMEOUT_MS / 1000);
@@ -590,7 +619,7 @@ NFC_EXPORT void nfc_conn_close(struct nfc_conn *c)
 			e = SSL_get_error(c->ssl, r);
 			if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ)
 				break;
-			if (wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline) <= 0)
+			if (wait_fd(NULL, c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline) <= 0)
 				break;
 		}
 	}
@@ -602,7 +631,7 @@ NFC_EXPORT void nfc_conn_close(struct nfc_conn *c)
 				continue;
 			if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
 				break;
-			if (wait_fd(c->fd, POLLIN, deadline) <= 0)
+			if (wait_fd(NULL, c->fd, POLLIN, deadline) <= 0)
 				break;
 		}
 	}

@@ -56,6 +56,9 @@ struct nfc_ctx {
 	/* outputs */
 	struct nfc_tls_cfg tls;
 	void *ssl_ctx; /* SSL_CTX *, built at start when NFC_PLUGIN_TLS */
+	/* CLOCK_MONOTONIC ms at which blocking I/O of this output gives up (the
+	 * end of the drain at shutdown); 0: none. Set by the main thread. */
+	atomic_llong abort_at_ms;
 	struct nfc_outq *q;
 
 	/* inputs */

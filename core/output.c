@@ -327,6 +327,7 @@ void nfc_output_drain_begin(struct nfc_ctx *out)
 		q->deadline.tv_nsec -= 1000000000L;
 	}
 	q->draining = 1;
+	atomic_store(&out->abort_at_ms, (long long)q->deadline.tv_sec * 1000 + q->deadline.tv_nsec / 1000000);
 	pthread_cond_broadcast(&q->cond);
 	pthread_mutex_unlock(&q->lock);
 }
