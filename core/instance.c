@@ -12,18 +12,18 @@
 _Thread_local unsigned nfc_thread_slot;
 static atomic_uint next_slot = 1; /* 0 is the main thread */
 
-unsigned nfc_thread_slot_alloc(void)
+/* Each thread that bumps counters writes its own row: threads beyond the
+ * rows would share one and lose updates, so start-up fails instead. */
+int nfc_thread_slot_alloc(void)
 {
 	unsigned s = atomic_fetch_add(&next_slot, 1);
 
 	if (s >= NFC_MAX_THREADS) {
-		/* More threads than slots: share the last one. Counts stay exact
-		 * only for single writers, so log it; configuration limits keep
-		 * this from happening (workers <= 32). */
-		nfc_log_core(NFC_LOG_WARN, "more than %d threads: counters may under-count", NFC_MAX_THREADS);
-		s = NFC_MAX_THREADS - 1;
+		nfc_log_core(NFC_LOG_ERR, "too many threads: input workers and outputs may be %d in all; "
+		             "lower [listener] workers or the number of instances", NFC_MAX_THREADS - 1);
+		return -1;
 	}
-	return s;
+	return (int)s;
 }
 
 struct nfc_ctx *nfc_ctx_new(const char *name, struct nfc_loaded_plugin *lp)

@@ -22,6 +22,7 @@ struct core_cfg {
 	char *decoders;
 	long long stats_interval;
 	unsigned long long queue_records;
+	unsigned long long queue_memory;
 	long long drain_timeout;
 	int debug;
 };
@@ -37,6 +38,8 @@ static const struct nfc_param core_params[] = {
 	  "seconds between stats lines (0: only at exit)" },
 	{ "queue_records", NFC_PARAM_SIZE, "1M", 0, offsetof(struct core_cfg, queue_records), 1024, 1LL << 32,
 	  "records each output may have waiting in memory" },
+	{ "queue_memory", NFC_PARAM_SIZE, "512M", 0, offsetof(struct core_cfg, queue_memory), 16LL << 20,
+	  1LL << 40, "memory the records waiting for each output may take" },
 	{ "drain_timeout", NFC_PARAM_INT, "8", 0, offsetof(struct core_cfg, drain_timeout), 0, 3600,
 	  "seconds to keep delivering queued records at shutdown" },
 	{ "debug", NFC_PARAM_BOOL, "no", 0, offsetof(struct core_cfg, debug), 0, 0,
@@ -328,6 +331,7 @@ static int start_input(struct nfc_ctx *in)
 	};
 	const struct nfc_input_ops *ops = in->plugin->input;
 	unsigned n = 0;
+	int slot;
 	char desc[256] = "";
 
 	for (int i = 0; i < NFC_C_INPUT_NCOUNTERS; i++)
@@ -335,6 +339,7 @@ static int start_input(struct nfc_ctx *in)
 			return NFC_ENOMEM;
 	if (ops->open(in->inst, in, &n) < 0)
 		return NFC_ERROR;
+	in->started = 1;
 	if (n == 0)
 		n = 1;
 	in->workers = calloc(n, sizeof(*in->workers));
@@ -344,7 +349,10 @@ static int start_input(struct nfc_ctx *in)
 	for (unsigned i = 0; i < n; i++) {
 		in->workers[i].ctx = in;
 		in->workers[i].index = i;
-		in->workers[i].slot = nfc_thread_slot_alloc();
+		slot = nfc_thread_slot_alloc();
+		if (slot < 0)
+			return NFC_ETOOBIG;
+		in->workers[i].slot = (unsigned)slot;
 	}
 	if (ops->describe)
 		ops->describe(in->inst, desc, sizeof(desc));
@@ -368,7 +376,8 @@ static int start_threads(struct nfc_ctx *in)
 
 static int start_all(struct app *app)
 {
-	struct nfc_outq_cfg qcfg = { app->core.queue_records, (unsigned)app->core.drain_timeout * 1000 };
+	struct nfc_outq_cfg qcfg = { app->core.queue_records, app->core.queue_memory,
+	                             (unsigned)app->core.drain_timeout * 1000 };
 
 	for (size_t i = 0; i < app->ndec; i++) {
 		const struct nfc_decoder_ops *ops = app->dec[i]->plugin->decoder;
@@ -377,6 +386,7 @@ static int start_all(struct app *app)
 			nfc_log(app->dec[i], NFC_LOG_ERR, "decoder failed to start");
 			return NFC_ERROR;
 		}
+		app->dec[i]->started = 1;
 	}
 	for (size_t i = 0; i < app->nout; i++) {
 		struct nfc_ctx *out = app->out[i];
@@ -389,6 +399,7 @@ static int start_all(struct app *app)
 			nfc_log(out, NFC_LOG_ERR, "output failed to start");
 			return NFC_ERROR;
 		}
+		out->started = 1;
 	}
 	for (size_t i = 0; i < app->nin; i++)
 		if (start_input(app->in[i]) < 0)
@@ -429,16 +440,19 @@ static void stop_all(struct app *app)
 		for (unsigned w = 0; w < in->nrunning; w++)
 			pthread_join(in->workers[w].thread, NULL);
 		in->nrunning = 0;
-		if (in->plugin->input->close)
+		if (in->started && in->plugin->input->close)
 			in->plugin->input->close(in->inst);
+		in->started = 0;
 	}
 	for (size_t i = 0; i < app->nout; i++)
 		nfc_output_drain_begin(app->out[i]);
 	for (size_t i = 0; i < app->nout; i++)
 		nfc_output_drain_and_stop(app->out[i]);
-	for (size_t i = 0; i < app->ndec; i++)
-		if (app->dec[i]->plugin->decoder->stop)
+	for (size_t i = 0; i < app->ndec; i++) {
+		if (app->dec[i]->started && app->dec[i]->plugin->decoder->stop)
 			app->dec[i]->plugin->decoder->stop(app->dec[i]->inst);
+		app->dec[i]->started = 0;
+	}
 }
 
 static void free_all(struct app *app)

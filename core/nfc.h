@@ -16,7 +16,7 @@
 /* Which slot of every counter the calling thread writes; 0 for the main
  * thread. Assigned by the core when it creates a thread. */
 extern _Thread_local unsigned nfc_thread_slot;
-unsigned nfc_thread_slot_alloc(void);
+int nfc_thread_slot_alloc(void); /* -1 when every row is taken (logged) */
 
 struct nfc_counter_row {
 	_Alignas(64) uint64_t v[NFC_MAX_COUNTERS];
@@ -41,6 +41,7 @@ struct nfc_ctx {
 	void *inst;                        /* instance_size bytes, zeroed */
 	const struct nfc_section *section; /* where it was configured; NULL: defaults */
 	int config_errors;
+	int started; /* open()/start() succeeded: close()/stop() are due */
 
 	/* counters */
 	int ncounters;
@@ -130,6 +131,8 @@ int nfc_pipeline_init(struct nfc_ctx **outputs, size_t noutputs, struct nfc_ctx 
                       size_t ndecoders);
 struct nfc_batch *nfc_batch_get(void);
 void nfc_batch_put(struct nfc_batch *b);
+/* Memory a batch holds (arena and arrays). */
+size_t nfc_batch_footprint(const struct nfc_batch *b);
 void nfc_worker_flush(struct nfc_worker *w);
 /* From now on nfc_worker_stopping() is true: input workers return. */
 void nfc_pipeline_stop_inputs(void);
@@ -142,6 +145,7 @@ int nfc_decode_datagram(struct nfc_worker *w, struct nfc_batch *b, const struct 
 /* output.c: per-output queue and thread */
 struct nfc_outq_cfg {
 	size_t queue_records;
+	size_t queue_memory; /* bytes of batches waiting */
 	unsigned drain_timeout_ms;
 };
 int nfc_output_prepare(struct nfc_ctx *out, const struct nfc_outq_cfg *cfg);

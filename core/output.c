@@ -21,6 +21,7 @@ struct nfc_outq {
 	struct nfc_batch **ring;
 	size_t cap, head, count;
 	size_t records, max_records;
+	size_t bytes, max_bytes; /* footprint of the batches waiting */
 	int draining;
 	struct timespec deadline;
 	unsigned drain_timeout_ms;
@@ -28,12 +29,14 @@ struct nfc_outq {
 	int started;
 	struct nfc_buf buf;
 	size_t buf_records;
+	int slot; /* counter row of the output thread */
 	int warned_overflow;
 };
 
 int nfc_output_prepare(struct nfc_ctx *out, const struct nfc_outq_cfg *cfg)
 {
 	struct nfc_outq *q = calloc(1, sizeof(*q));
+	pthread_condattr_t attr;
 	const char *names[NFC_C_OUTPUT_NCOUNTERS] = { "records", "bytes", "queue_overflow", "send_errors",
 	                                              "lost_at_shutdown", "refused" };
 
@@ -42,7 +45,11 @@ int nfc_output_prepare(struct nfc_ctx *out, const struct nfc_outq_cfg *cfg)
 	for (int i = 0; i < NFC_C_OUTPUT_NCOUNTERS; i++)
 		if (nfc_counter_register(out, names[i]) != i)
 			goto fail;
+	q->slot = nfc_thread_slot_alloc();
+	if (q->slot < 0)
+		goto fail;
 	q->max_records = cfg->queue_records;
+	q->max_bytes = cfg->queue_memory;
 	q->cap = cfg->queue_records < RING_MAX ? cfg->queue_records : RING_MAX;
 	if (q->cap < 16)
 		q->cap = 16;
@@ -51,7 +58,12 @@ int nfc_output_prepare(struct nfc_ctx *out, const struct nfc_outq_cfg *cfg)
 	if (!q->ring || nfc_buf_init(&q->buf, 2 * SEND_THRESHOLD) < 0)
 		goto fail;
 	pthread_mutex_init(&q->lock, NULL);
-	pthread_cond_init(&q->cond, NULL);
+	/* Waits are measured on the monotonic clock: a step of the wall
+	 * clock (NTP) must not stretch a backoff or an idle wait. */
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->cond, &attr);
+	pthread_condattr_destroy(&attr);
 	out->q = q;
 	return NFC_OK;
 fail:
@@ -63,14 +75,19 @@ fail:
 int nfc_output_push(struct nfc_ctx *out, struct nfc_batch *b)
 {
 	struct nfc_outq *q = out->q;
+	size_t fp = nfc_batch_footprint(b);
 	int full, warn = 0;
 
 	pthread_mutex_lock(&q->lock);
-	full = q->count == q->cap || q->records + b->nrec > q->max_records;
+	/* An empty queue takes any batch, however large: queue_records bounds
+	 * what waits, it must not refuse a batch bigger than itself. */
+	full = q->count == q->cap || (q->count && (q->records + b->nrec > q->max_records ||
+	                                            q->bytes + fp > q->max_bytes));
 	if (!full) {
 		q->ring[(q->head + q->count) % q->cap] = b;
 		q->count++;
 		q->records += b->nrec;
+		q->bytes += fp;
 		if (q->count == 1)
 			pthread_cond_signal(&q->cond);
 		q->warned_overflow = 0;
@@ -81,8 +98,9 @@ int nfc_output_push(struct nfc_ctx *out, struct nfc_batch *b)
 	if (full) {
 		nfc_counter_add(out, NFC_C_OUT_OVERFLOW, b->nrec);
 		if (warn)
-			nfc_log(out, NFC_LOG_WARN, "queue full (%zu records): dropping records until the "
-			        "output catches up (counted as queue_overflow)", q->max_records);
+			nfc_log(out, NFC_LOG_WARN, "queue full (%zu records or %zu MiB): dropping records "
+			        "until the output catches up (counted as queue_overflow)", q->max_records,
+			        q->max_bytes >> 20);
 		return -1;
 	}
 	return 0;
@@ -126,7 +144,7 @@ static int backoff_wait(struct nfc_outq *q, long ms)
 			if (left < wait)
 				wait = left;
 		}
-		clock_gettime(CLOCK_REALTIME, &until);
+		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += wait / 1000;
 		until.tv_nsec += (wait % 1000) * 1000000L;
 		if (until.tv_nsec >= 1000000000L) {
@@ -215,7 +233,7 @@ static int more_soon(struct nfc_outq *q)
 	struct timespec until;
 	int more;
 
-	clock_gettime(CLOCK_REALTIME, &until);
+	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_nsec += LINGER_NS;
 	if (until.tv_nsec >= 1000000000L) {
 		until.tv_sec++;
@@ -235,7 +253,7 @@ static void *output_thread(void *arg)
 	struct nfc_outq *q = out->q;
 	const struct nfc_output_ops *ops = out->plugin->output;
 
-	nfc_thread_slot = nfc_thread_slot_alloc();
+	nfc_thread_slot = q->slot;
 	for (;;) {
 		struct nfc_batch *b = NULL;
 		int idle = 0, lost = 0;
@@ -244,7 +262,7 @@ static void *output_thread(void *arg)
 		if (q->count == 0 && !q->draining) {
 			struct timespec until;
 
-			clock_gettime(CLOCK_REALTIME, &until);
+			clock_gettime(CLOCK_MONOTONIC, &until);
 			until.tv_sec += 1;
 			if (pthread_cond_timedwait(&q->cond, &q->lock, &until) == ETIMEDOUT && q->count == 0)
 				idle = 1;
@@ -257,6 +275,7 @@ static void *output_thread(void *arg)
 				q->head = (q->head + 1) % q->cap;
 				q->count--;
 				q->records -= b->nrec;
+				q->bytes -= nfc_batch_footprint(b);
 			}
 		}
 		if (q->count == 0 && !b && q->draining) {
@@ -287,6 +306,7 @@ static void *output_thread(void *arg)
 		q->head = (q->head + 1) % q->cap;
 		q->count--;
 		q->records -= b->nrec;
+		q->bytes -= nfc_batch_footprint(b);
 		nfc_counter_add(out, NFC_C_OUT_SHUTDOWN_LOST, b->nrec);
 		nfc_batch_put(b);
 	}
@@ -348,8 +368,9 @@ void nfc_output_drain_and_stop(struct nfc_ctx *out)
 	if (lost)
 		nfc_log(out, NFC_LOG_WARN, "%llu records could not be delivered before the drain timeout "
 		        "and were lost", (unsigned long long)lost);
-	if (out->plugin->output->stop)
+	if (out->started && out->plugin->output->stop)
 		out->plugin->output->stop(out->inst);
+	out->started = 0;
 	nfc_buf_free(&q->buf);
 	free(q->ring);
 	pthread_mutex_destroy(&q->lock);

@@ -179,11 +179,17 @@ void nfc_pipeline_free(void)
 	pthread_mutex_unlock(&P.pool_lock);
 }
 
-/* A batch that is mostly empty (light traffic: a few datagrams per receive
- * call) is copied into a right-sized one, so queued records cost about their
- * own size and the worker keeps its large batch. The copy is per batch, not
- * per record, and only happens when there is little to copy. */
-#define COMPACT_BELOW (BATCH_ARENA / 8)
+/* A batch that is not nearly full (light traffic, or a batch flushed when
+ * half full or 2 ms old) is copied into a right-sized one, so queued records
+ * cost about their own size and the worker keeps its large batch. The copy
+ * is per batch, not per record: a few microseconds for thousands of records. */
+#define COMPACT_BELOW (BATCH_ARENA / 4 * 3)
+
+size_t nfc_batch_footprint(const struct nfc_batch *b)
+{
+	return sizeof(*b) + b->cap + b->caprec * sizeof(*b->rec) + b->capdg * sizeof(*b->dgtime) +
+	       b->captmpl * sizeof(*b->tmpl);
+}
 
 static struct nfc_batch *batch_compact(struct nfc_batch *b)
 {

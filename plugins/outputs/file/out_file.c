@@ -54,6 +54,7 @@ static int file_start(void *inst, struct nfc_ctx *ctx)
 	struct out_file *f = inst;
 
 	f->ctx = ctx;
+	f->fd = -1;
 	f->is_stdout = !strcmp(f->path, "-");
 	if (file_open(f, ctx) < 0)
 		return NFC_ERROR;
@@ -106,7 +107,7 @@ static void file_stop(void *inst)
 {
 	struct out_file *f = inst;
 
-	if (!f->is_stdout && f->fd > 0)
+	if (!f->is_stdout && f->fd >= 0)
 		close(f->fd);
 	f->fd = -1;
 }
