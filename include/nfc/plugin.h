@@ -285,8 +285,10 @@ struct nfc_output_ops {
 	 *  appended) and its records count as `send_errors`. */
 	int (*encode)(void *inst, const struct nfc_batch *b, struct nfc_buf *out);
 	/** Deliver bytes produced by encode(). NFC_OK; NFC_RETRY: not delivered,
-	 *  the core keeps the bytes, backs off and calls again; negative: the
-	 *  bytes are dropped and counted. */
+	 *  the core keeps the bytes, backs off and calls again with the same
+	 *  pointer and length (so a plugin may skip what it had already written),
+	 *  unless shutdown's drain timeout drops them; negative: the bytes are
+	 *  dropped and counted. */
 	int (*send)(void *inst, const char *p, size_t len);
 	/** Called when idle about once a second (keepalive, reconnect checks). */
 	void (*idle)(void *inst);

@@ -16,6 +16,11 @@ struct out_file {
 	int is_stdout;
 	struct nfc_ctx *ctx;
 	int failing; /* the last write failed: say so once, and when it recovers */
+	/* A buffer written in part before a failure: the core sends the same
+	 * bytes again after NFC_RETRY, and what is already written is skipped,
+	 * so a full disk neither duplicates records nor cuts a line in two. */
+	const char *partial;
+	size_t partial_len, partial_done;
 };
 
 static const struct nfc_param params[] = {
@@ -81,6 +86,14 @@ static int file_send(void *inst, const char *p, size_t len)
 {
 	struct out_file *f = inst;
 
+	const char *start = p;
+	size_t total = len;
+
+	if (f->partial == p && f->partial_len == len) {
+		p += f->partial_done;
+		len -= f->partial_done;
+	}
+	f->partial = NULL;
 	while (len > 0) {
 		ssize_t w = write(f->fd, p, len);
 
@@ -92,6 +105,9 @@ static int file_send(void *inst, const char *p, size_t len)
 				nfc_log(f->ctx, NFC_LOG_ERR, "cannot write to %s: %s; holding the records and "
 				        "retrying", f->is_stdout ? "standard output" : f->path, strerror(errno));
 			f->failing = 1;
+			f->partial = start;
+			f->partial_len = total;
+			f->partial_done = (size_t)(p - start);
 			return NFC_RETRY;
 		}
 		p += w;

@@ -104,9 +104,12 @@ static int sekoia_check(void *inst, struct nfc_ctx *ctx)
 		                 "spaces (a syslog APP-NAME)", APP_NAME_MAX);
 		rc = NFC_EINVAL;
 	}
-	if (s->host && (strchr(s->host, ' ') || strchr(s->host, '/'))) {
+	/* "name:port" (one colon; an IPv6 literal has several) is a port in the
+	 * wrong key, as a scheme or a path would be */
+	if (s->host && (strchr(s->host, ' ') || strchr(s->host, '/') ||
+	                (strchr(s->host, ':') && strchr(s->host, ':') == strrchr(s->host, ':')))) {
 		nfc_config_error(ctx, "host", "must be a host name or an address, such as "
-		                 "intake.sekoia.io (no scheme, path or port)");
+		                 "intake.sekoia.io (no scheme, path or port: the port goes in port=)");
 		rc = NFC_EINVAL;
 	}
 	return rc;

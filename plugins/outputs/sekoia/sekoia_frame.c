@@ -224,7 +224,7 @@ int sekoia_framer_encode(struct sekoia_framer *f, const struct nfc_batch *b, str
 		nfc_buf_commit(out, 1);
 
 		flen = nfc_buf_len(out) - start - d - 1;
-		if (flen > f->max_frame) {
+		if (flen >= f->max_frame) { /* events must stay under the limit */
 			nfc_buf_truncate(out, start);
 			st->dropped++;
 			if (flen > st->dropped_largest)
