@@ -1,4 +1,5 @@
 /* struct nfc_buf: a growable byte buffer; outputs append encoded frames. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,9 @@ NFC_EXPORT char *nfc_buf_reserve(struct nfc_buf *b, size_t n)
 {
 	if (b->cap - b->len < n) {
 		size_t cap = b->cap ? b->cap : 4096;
+
+		if (n > SIZE_MAX / 4 - b->len)
+			return NULL; /* no buffer grows that far */
 		char *p;
 
 		while (cap - b->len < n)

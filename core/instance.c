@@ -26,6 +26,23 @@ int nfc_thread_slot_alloc(void)
 	return (int)s;
 }
 
+static int register_builtin(struct nfc_ctx *ctx, enum nfc_plugin_kind kind)
+{
+	static const char *const in[NFC_C_INPUT_NCOUNTERS] = {
+		"datagrams", "bytes", "records", "malformed", "unknown_version", "kernel_drops", "truncated"
+	};
+	static const char *const out[NFC_C_OUTPUT_NCOUNTERS] = {
+		"records", "bytes", "queue_overflow", "send_errors", "lost_at_shutdown", "refused"
+	};
+	const char *const *names = kind == NFC_KIND_INPUT ? in : kind == NFC_KIND_OUTPUT ? out : NULL;
+	int n = kind == NFC_KIND_INPUT ? NFC_C_INPUT_NCOUNTERS : kind == NFC_KIND_OUTPUT ? NFC_C_OUTPUT_NCOUNTERS : 0;
+
+	for (int i = 0; i < n; i++)
+		if (nfc_counter_register(ctx, names[i]) != i)
+			return NFC_ENOMEM;
+	return NFC_OK;
+}
+
 struct nfc_ctx *nfc_ctx_new(const char *name, struct nfc_loaded_plugin *lp)
 {
 	struct nfc_ctx *ctx = calloc(1, sizeof(*ctx));
@@ -45,6 +62,12 @@ struct nfc_ctx *nfc_ctx_new(const char *name, struct nfc_loaded_plugin *lp)
 	}
 	memset(ctx->rows, 0, NFC_MAX_THREADS * sizeof(*ctx->rows));
 	pthread_mutex_init(&ctx->rl_lock, NULL);
+	/* The core's own counters come first, whatever the plugin registers
+	 * later (in check() or start()), so their ids are the enum's. */
+	if (lp && register_builtin(ctx, lp->d.kind) < 0) {
+		nfc_ctx_free(ctx);
+		return NULL;
+	}
 	ctx->tls.tls = 1;
 	ctx->tls.verify = 1;
 	return ctx;

@@ -326,17 +326,11 @@ static void *worker_main(void *arg)
 
 static int start_input(struct nfc_ctx *in)
 {
-	static const char *const names[NFC_C_INPUT_NCOUNTERS] = {
-		"datagrams", "bytes", "records", "malformed", "unknown_version", "kernel_drops", "truncated"
-	};
 	const struct nfc_input_ops *ops = in->plugin->input;
 	unsigned n = 0;
 	int slot;
 	char desc[256] = "";
 
-	for (int i = 0; i < NFC_C_INPUT_NCOUNTERS; i++)
-		if (nfc_counter_register(in, names[i]) != i)
-			return NFC_ENOMEM;
 	if (ops->open(in->inst, in, &n) < 0)
 		return NFC_ERROR;
 	in->started = 1;

@@ -30,21 +30,17 @@ struct nfc_outq {
 	struct nfc_buf buf;
 	size_t buf_records;
 	int slot; /* counter row of the output thread */
-	int warned_overflow;
+	time_t warned_at;      /* last queue-full warning (monotonic s) */
+	size_t overflow_since; /* records dropped since that warning */
 };
 
 int nfc_output_prepare(struct nfc_ctx *out, const struct nfc_outq_cfg *cfg)
 {
 	struct nfc_outq *q = calloc(1, sizeof(*q));
 	pthread_condattr_t attr;
-	const char *names[NFC_C_OUTPUT_NCOUNTERS] = { "records", "bytes", "queue_overflow", "send_errors",
-	                                              "lost_at_shutdown", "refused" };
 
 	if (!q)
 		return NFC_ENOMEM;
-	for (int i = 0; i < NFC_C_OUTPUT_NCOUNTERS; i++)
-		if (nfc_counter_register(out, names[i]) != i)
-			goto fail;
 	q->slot = nfc_thread_slot_alloc();
 	if (q->slot < 0)
 		goto fail;
@@ -75,7 +71,7 @@ fail:
 int nfc_output_push(struct nfc_ctx *out, struct nfc_batch *b)
 {
 	struct nfc_outq *q = out->q;
-	size_t fp = nfc_batch_footprint(b);
+	size_t fp = nfc_batch_footprint(b), dropped = 0;
 	int full, warn = 0;
 
 	pthread_mutex_lock(&q->lock);
@@ -90,17 +86,26 @@ int nfc_output_push(struct nfc_ctx *out, struct nfc_batch *b)
 		q->bytes += fp;
 		if (q->count == 1)
 			pthread_cond_signal(&q->cond);
-		q->warned_overflow = 0;
-	} else if (!q->warned_overflow) {
-		q->warned_overflow = warn = 1;
+	} else {
+		/* one warning per 10 s of overflow, with what it dropped since */
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		q->overflow_since += b->nrec;
+		if (!q->warned_at || now.tv_sec - q->warned_at >= 10) {
+			warn = 1;
+			dropped = q->overflow_since;
+			q->overflow_since = 0;
+			q->warned_at = now.tv_sec;
+		}
 	}
 	pthread_mutex_unlock(&q->lock);
 	if (full) {
 		nfc_counter_add(out, NFC_C_OUT_OVERFLOW, b->nrec);
 		if (warn)
-			nfc_log(out, NFC_LOG_WARN, "queue full (%zu records or %zu MiB): dropping records "
-			        "until the output catches up (counted as queue_overflow)", q->max_records,
-			        q->max_bytes >> 20);
+			nfc_log(out, NFC_LOG_WARN, "queue full (%zu records or %zu MiB): %zu records dropped "
+			        "(counted as queue_overflow) until the output catches up", q->max_records,
+			        q->max_bytes >> 20, dropped);
 		return -1;
 	}
 	return 0;

@@ -6,6 +6,7 @@
 
 #include "cunit_main.h"
 #include "loader.h"
+#include "nfc.h"
 
 static char dir[4096];
 
@@ -61,6 +62,16 @@ static void test_real_plugins_load(void)
 	CU_ASSERT_STRING_EQUAL(lp->d.name, "file");
 	CU_ASSERT_EQUAL(lp->d.kind, NFC_KIND_OUTPUT);
 	CU_ASSERT_PTR_NOT_NULL(lp->d.output->encode);
+	/* an instance has the core's counters first, whatever the plugin
+	 * registers afterwards (in check() or start()) */
+	{
+		struct nfc_ctx *ctx = nfc_ctx_new("out", lp);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
+		CU_ASSERT_EQUAL(nfc_counter_register(ctx, "refused"), NFC_C_OUT_REFUSED);
+		CU_ASSERT_EQUAL(nfc_counter_register(ctx, "mine"), NFC_C_OUTPUT_NCOUNTERS);
+		nfc_ctx_free(ctx);
+	}
 	/* asking for it as another kind is refused */
 	CU_ASSERT_PTR_NULL(nfc_plugin_load(pd, NFC_KIND_INPUT, "file", err, sizeof(err)));
 	CU_ASSERT_PTR_NULL(nfc_plugin_load(pd, NFC_KIND_OUTPUT, "../x", err, sizeof(err)));
