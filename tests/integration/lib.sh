@@ -114,3 +114,12 @@ compare_v5() {
 		fail "daemon output differs from tshark (files kept in $TMP)"
 	}
 }
+
+# start_json_daemon PORT OUT: the daemon listening on 127.0.0.1:PORT and
+# writing every record as a JSON line to OUT; returns once the port is bound.
+start_json_daemon() {
+	printf '[core]\nstats_interval=0\n[listener]\nbind=127.0.0.1\nport=%s\n[output json]\nplugin=file\npath=%s\n' \
+		"$1" "$2" >"$TMP/configuration.ini"
+	start_daemon "$TMP/configuration.ini" "$TMP/daemon.log"
+	wait_udp_port "$1" || { cat "$TMP/daemon.log"; fail "daemon did not bind UDP $1"; }
+}

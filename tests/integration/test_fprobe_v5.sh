@@ -119,21 +119,8 @@ longf.join()
 time.sleep(0.2)
 EOF
 
-cat >"$TMP/configuration.ini" <<EOF
-[core]
-stats_interval=0
 
-[listener]
-bind=127.0.0.1
-port=$PORT
-
-[output json]
-plugin=file
-path=$OUT
-EOF
-
-start_daemon "$TMP/configuration.ini" "$TMP/daemon.log"
-wait_udp_port "$PORT" || { cat "$TMP/daemon.log"; fail "daemon did not bind UDP $PORT"; }
+start_json_daemon "$PORT" "$OUT"
 
 capture_start "$PORT"
 

@@ -32,18 +32,6 @@ print(len(keys))
 EOF
 ) || fail "cannot count the flows of the capture"
 
-cat >"$TMP/configuration.ini" <<EOF
-[core]
-stats_interval=0
-
-[listener]
-bind=127.0.0.1
-port=$PORT
-
-[output json]
-plugin=file
-path=$OUT
-EOF
 
 # pmacctd reads the file once (then waits for a signal, pcap_savefile_wait);
 # SIGINT makes the nfprobe plugin expire its whole cache, exporting every flow.
@@ -56,8 +44,7 @@ nfprobe_receiver: 127.0.0.1:$PORT
 nfprobe_version: 5
 EOF
 
-start_daemon "$TMP/configuration.ini" "$TMP/daemon.log"
-wait_udp_port "$PORT" || { cat "$TMP/daemon.log"; fail "daemon did not bind UDP $PORT"; }
+start_json_daemon "$PORT" "$OUT"
 
 capture_start "$PORT"
 

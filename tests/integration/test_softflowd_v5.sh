@@ -38,18 +38,8 @@ export_pcap() {
 python3 "$HERE/gen_traffic_pcap.py" "$TMP/a.pcap" 300 1 || fail "cannot generate a.pcap"
 python3 "$HERE/gen_traffic_pcap.py" "$TMP/b.pcap" 200 2 || fail "cannot generate b.pcap"
 
-cat >"$TMP/configuration.ini" <<EOF
-[listener]
-bind=127.0.0.1
-port=$PORT
 
-[output json]
-plugin=file
-path=$OUT
-EOF
-
-start_daemon "$TMP/configuration.ini" "$TMP/daemon.log"
-wait_udp_port "$PORT" || { cat "$TMP/daemon.log"; fail "daemon did not bind UDP $PORT"; }
+start_json_daemon "$PORT" "$OUT"
 
 capture_start "$PORT"
 
