@@ -14,7 +14,8 @@
  *    nfc_template, nfc_conn) are opaque: their bodies live in the core and
  *    plugins use the functions declared here.
  *  - Functions return NFC_OK (0), NFC_RETRY (> 0, transient: the core keeps the
- *    data, backs off and calls again) or a negative NFC_E* error.
+ *    data, backs off and calls again) or a negative NFC_E* error, except
+ *    where a count is documented (nfc_emit(), encode()).
  *
  * Threading contract:
  *  - One instance's callbacks MUST NOT be assumed to run on one thread, but the
