@@ -210,10 +210,15 @@ err_ctx:
 	return NFC_ERROR;
 }
 
+/* Everything this file keeps for an instance: the TLS context and the
+ * cached addresses. */
 void nfc_tls_release(struct nfc_ctx *ctx)
 {
 	SSL_CTX_free(ctx->ssl_ctx);
 	ctx->ssl_ctx = NULL;
+	if (ctx->addr_cache)
+		freeaddrinfo(ctx->addr_cache);
+	ctx->addr_cache = NULL;
 }
 
 static void set_sockopts(int fd)
@@ -429,16 +434,31 @@ NFC_EXPORT int nfc_conn_open(struct nfc_ctx *ctx, const char *host, unsigned por
 	snprintf(c->peer, sizeof(c->peer), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
 	snprintf(portstr, sizeof(portstr), "%u", port);
 
-	r = getaddrinfo(host, portstr, &hints, &res);
-	if (r) {
-		if (name_not_found(r))
-			open_failed(ctx, NFC_LOG_WARN, "cannot connect to %s: the name %s does not resolve (%s); "
-				    "check host= and the DNS settings", c->peer, host, gai_strerror(r));
-		else
-			open_failed(ctx, NFC_LOG_WARN, "cannot connect to %s: %s", c->peer,
-				    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
-		free(c);
-		return NFC_RETRY;
+	if (atomic_load_explicit(&ctx->abort_at_ms, memory_order_relaxed)) {
+		/* Draining: a lookup could block past the deadline (resolver
+		 * timeouts); reconnect to what the last lookup found, or not. */
+		if (!ctx->addr_cache || strcmp(ctx->addr_cache_key, c->peer)) {
+			free(c);
+			return NFC_RETRY;
+		}
+		res = ctx->addr_cache;
+	} else {
+		r = getaddrinfo(host, portstr, &hints, &res);
+		if (r) {
+			if (name_not_found(r))
+				open_failed(ctx, NFC_LOG_WARN, "cannot connect to %s: the name %s does not "
+				            "resolve (%s); check host= and the DNS settings", c->peer, host,
+				            gai_strerror(r));
+			else
+				open_failed(ctx, NFC_LOG_WARN, "cannot connect to %s: %s", c->peer,
+				            r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+			free(c);
+			return NFC_RETRY;
+		}
+		if (ctx->addr_cache)
+			freeaddrinfo(ctx->addr_cache);
+		ctx->addr_cache = res;
+		snprintf(ctx->addr_cache_key, sizeof(ctx->addr_cache_key), "%s", c->peer);
 	}
 	/* Try every address (IPv6 and IPv4) in the resolver's order, each with
 	 * its own timeout, and report the last failure. */
@@ -451,7 +471,6 @@ NFC_EXPORT int nfc_conn_open(struct nfc_ctx *ctx, const char *host, unsigned por
 		}
 		err = -r;
 	}
-	freeaddrinfo(res);
 	if (c->fd < 0) {
 		open_failed(ctx, NFC_LOG_WARN, "cannot connect to %s: %s", c->peer, errno_words(err));
 		free(c);

@@ -60,6 +60,11 @@ struct nfc_ctx {
 	/* CLOCK_MONOTONIC ms at which blocking I/O of this output gives up (the
 	 * end of the drain at shutdown); 0: none. Set by the main thread. */
 	atomic_llong abort_at_ms;
+	/* conn.c: the addresses of the last successful lookup of host:port,
+	 * used instead of a new lookup during the drain (a lookup cannot be
+	 * bounded by the deadline). Only the output thread touches them. */
+	void *addr_cache; /* struct addrinfo * */
+	char addr_cache_key[300];
 	struct nfc_outq *q;
 
 	/* inputs */

@@ -5,6 +5,8 @@
  * that breaks an existing plugin):
  *   1.0  first public ABI: descriptors, parameter tables, input/decoder/output
  *        operation tables, batches, buffers, TLS connections, logging.
+ *        (It is frozen by the first release, 0.1.0, not tagged yet; from
+ *        then on every change here bumps a number.)
  *
  * Rules of this header:
  *  - Every struct a plugin fills in starts with its own `size` (sizeof as the
