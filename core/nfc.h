@@ -101,7 +101,6 @@ struct nfc_decode {
 	const struct nfc_datagram *dg;
 	const uint8_t *base; /* the datagram's bytes inside the batch arena */
 	uint32_t dgidx;      /* its index in the batch's dgtime */
-	size_t nemitted;
 	int failed;
 };
 

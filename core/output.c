@@ -122,6 +122,18 @@ size_t nfc_output_queued(const struct nfc_ctx *out)
 	return n;
 }
 
+/* CLOCK_MONOTONIC now plus `ns` nanoseconds (the clock of q->cond). */
+static struct timespec mono_after(long long ns)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	ns += t.tv_nsec;
+	t.tv_sec += (time_t)(ns / 1000000000LL);
+	t.tv_nsec = (long)(ns % 1000000000LL);
+	return t;
+}
+
 static long ms_until(const struct timespec *t)
 {
 	struct timespec now;
@@ -149,13 +161,7 @@ static int backoff_wait(struct nfc_outq *q, long ms)
 			if (left < wait)
 				wait = left;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += wait / 1000;
-		until.tv_nsec += (wait % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		until = mono_after(wait * 1000000LL);
 		if (pthread_cond_timedwait(&q->cond, &q->lock, &until) == ETIMEDOUT)
 			break;
 		if (!q->draining)
@@ -235,15 +241,9 @@ static void encode(struct nfc_ctx *out, const struct nfc_batch *b)
  * light traffic is sent in fewer, larger writes. Returns 1 if some came. */
 static int more_soon(struct nfc_outq *q)
 {
-	struct timespec until;
+	struct timespec until = mono_after(LINGER_NS);
 	int more;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += LINGER_NS;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&q->lock);
 	if (q->count == 0 && !q->draining)
 		pthread_cond_timedwait(&q->cond, &q->lock, &until);
@@ -265,10 +265,8 @@ static void *output_thread(void *arg)
 
 		pthread_mutex_lock(&q->lock);
 		if (q->count == 0 && !q->draining) {
-			struct timespec until;
+			struct timespec until = mono_after(1000000000LL);
 
-			clock_gettime(CLOCK_MONOTONIC, &until);
-			until.tv_sec += 1;
 			if (pthread_cond_timedwait(&q->cond, &q->lock, &until) == ETIMEDOUT && q->count == 0)
 				idle = 1;
 		}
@@ -344,13 +342,7 @@ void nfc_output_drain_begin(struct nfc_ctx *out)
 		pthread_mutex_unlock(&q->lock);
 		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &q->deadline);
-	q->deadline.tv_sec += q->drain_timeout_ms / 1000;
-	q->deadline.tv_nsec += (long)(q->drain_timeout_ms % 1000) * 1000000L;
-	if (q->deadline.tv_nsec >= 1000000000L) {
-		q->deadline.tv_sec++;
-		q->deadline.tv_nsec -= 1000000000L;
-	}
+	q->deadline = mono_after(q->drain_timeout_ms * 1000000LL);
 	q->draining = 1;
 	atomic_store(&out->abort_at_ms, (long long)q->deadline.tv_sec * 1000 + q->deadline.tv_nsec / 1000000);
 	pthread_cond_broadcast(&q->cond);

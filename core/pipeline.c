@@ -327,7 +327,6 @@ int nfc_decode_datagram(struct nfc_worker *w, struct nfc_batch *b, const struct 
 	d.b = b;
 	d.dg = dg;
 	d.base = b->arena + b->used;
-	d.nemitted = 0;
 	d.failed = 0;
 	b->used += dg->len;
 	POISON(b->arena + b->used, b->cap - b->used);
@@ -442,7 +441,6 @@ NFC_EXPORT int nfc_emit(struct nfc_decode *d, struct nfc_template *t, const uint
 	b->rec[b->nrec].len = (uint32_t)rl;
 	b->rec[b->nrec].dg = d->dgidx;
 	b->nrec++;
-	d->nemitted++;
 	return (int)rl;
 }
 
