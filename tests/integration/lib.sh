@@ -5,6 +5,8 @@
 : "${NFC_BUILDDIR:?run through make check}"
 : "${NFC_SRCDIR:?run through make check}"
 NFC_BIN="$NFC_BUILDDIR/netflow-concentrator"
+# python3 tests build NetFlow v5 with tests/integration/v5.py
+PYTHONPATH="$NFC_SRCDIR/tests/integration${PYTHONPATH:+:$PYTHONPATH}"; export PYTHONPATH
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }

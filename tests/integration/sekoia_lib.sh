@@ -98,14 +98,15 @@ EOF
 # append the values each should produce (JSON lines) to EXPECTED.
 send_v5() {
 	python3 - "$UDP_PORT" "$1" "$2" "$3" "$4" <<'EOF' || fail "cannot send NetFlow v5"
-import json, socket, struct, sys, time
+import json, socket, sys, time
+import v5
 port, first, ndg, nrec, expected = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
 out = open(expected, "a")
 n = first
 for d in range(ndg):
-    recs = b""
+    recs = []
     for r in range(nrec):
         src = "10.%d.%d.%d" % (n >> 16 & 255, n >> 8 & 255, n & 255)
         dst = "192.0.2.%d" % (n % 250 + 1)
@@ -114,15 +115,10 @@ for d in range(ndg):
              "FIRST_SWITCHED": 1000 + n, "LAST_SWITCHED": 2000 + n, "SRC_PORT": 1024 + n % 60000,
              "DST_PORT": 443, "TCP_FLAGS": 0x1b, "PROTO": 6, "TOS": 0, "SRC_AS": 64500,
              "DST_AS": 64501, "SRC_MASK": 24, "DST_MASK": 16}
-        recs += struct.pack("!4s4s4sHHIIIIHHBBBBHHBBH", socket.inet_aton(src), socket.inet_aton(dst),
-                            socket.inet_aton(v["NEXT_HOP"]), v["INPUT"], v["OUTPUT"], v["IN_PACKETS"],
-                            v["IN_OCTETS"], v["FIRST_SWITCHED"], v["LAST_SWITCHED"], v["SRC_PORT"],
-                            v["DST_PORT"], 0, v["TCP_FLAGS"], v["PROTO"], v["TOS"], v["SRC_AS"],
-                            v["DST_AS"], v["SRC_MASK"], v["DST_MASK"], 0)
+        recs.append(v5.record(**v))
         out.write(json.dumps(v) + "\n")
         n += 1
-    hdr = struct.pack("!HHIIIIBBH", 5, nrec, 123456, int(time.time()), 0, n - nrec, 0, 0, 0)
-    s.sendto(hdr + recs, ("127.0.0.1", port))
+    s.sendto(v5.datagram(recs, seq=n - nrec, uptime=123456, secs=int(time.time())), ("127.0.0.1", port))
     if d % 20 == 19:
         time.sleep(0.002)  # stay under the receive buffer
 out.close()

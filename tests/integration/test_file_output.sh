@@ -23,11 +23,11 @@ NFC_PID=$!
 NFC_PIDS="$NFC_PIDS $NFC_PID"
 wait_for "running" "$TMP/daemon.log"
 python3 - <<'X'
-import socket, struct
-recs = b"".join(struct.pack("!4s4s4sHHIIIIHHBBBBHHBBH", bytes([10, 0, 0, i]), bytes([10, 0, 1, i]), bytes(4),
-                1, 2, 3, 300, 10, 20, 5000 + i, 80, 0, 0x12, 6, 0, 0, 0, 8, 16, 0) for i in range(30))
-socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(
-    struct.pack("!HHIIIIBBH", 5, 30, 1000, 1700000000, 0, 0, 0, 0, 0) + recs, ("127.0.0.1", 2055))
+import v5
+v5.send(v5.datagram([v5.record(IPV4_SRC_ADDR=(10, 0, 0, i), IPV4_DST_ADDR=(10, 0, 1, i), INPUT=1, OUTPUT=2,
+                               IN_PACKETS=3, IN_OCTETS=300, FIRST_SWITCHED=10, LAST_SWITCHED=20,
+                               SRC_PORT=5000 + i, DST_PORT=80, TCP_FLAGS=0x12, PROTO=6, SRC_MASK=8,
+                               DST_MASK=16) for i in range(30)]))
 X
 wait_for "cannot write to $TMP/out.json" "$TMP/daemon.log"
 size=$(stat -c %s "$TMP/out.json")

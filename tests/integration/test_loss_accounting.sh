@@ -24,12 +24,12 @@ X
 start_daemon "$TMP/nfc.ini" "$TMP/daemon.log"
 wait_for "running" "$TMP/daemon.log"
 python3 - <<'X'
-import socket, struct, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+import time
+import v5
 for d in range(100):
-    recs = b"".join(struct.pack("!4s4s4sHHIIIIHHBBBBHHBBH", bytes([10, 0, d, i]), bytes([192, 168, 0, i]),
-                    bytes(4), 1, 2, 1, 100, 0, 0, 1000 + i, 53, 0, 0, 17, 0, 0, 0, 0, 0, 0) for i in range(30))
-    s.sendto(struct.pack("!HHIIIIBBH", 5, 30, 1000, 1700000000, 0, d * 30, 0, 0, 0) + recs, ("127.0.0.1", 2055))
+    v5.send(v5.datagram([v5.record(IPV4_SRC_ADDR=(10, 0, d, i), IPV4_DST_ADDR=(192, 168, 0, i), INPUT=1,
+                                   OUTPUT=2, IN_PACKETS=1, IN_OCTETS=100, SRC_PORT=1000 + i, DST_PORT=53,
+                                   PROTO=17) for i in range(30)], seq=d * 30))
     time.sleep(0.002)
 X
 wait_for "queue full (1024 records or 512 MiB)" "$TMP/daemon.log"
@@ -81,16 +81,17 @@ printf 'max_event_size=430\nhostname=h\n' >> "$TMP/refuse.ini"
 start_daemon "$TMP/refuse.ini" "$TMP/refuse.log"
 wait_for "running" "$TMP/refuse.log"
 python3 - <<'X'
-import socket, struct
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-# short addresses make frames under 440 bytes, long ones over it
-small = lambda i: struct.pack("!4s4s4sHHIIIIHHBBBBHHBBH", bytes([1, 1, 1, i]), bytes([2, 2, 2, 2]), bytes(4),
-                               1, 2, 1, 1, 1, 1, 1, 2, 0, 0, 17, 0, 0, 0, 0, 0, 0)
-large = lambda i: struct.pack("!4s4s4sHHIIIIHHBBBBHHBBH", bytes([192, 168, 100, 200 + i]), bytes([192, 168, 200, 200]),
-                               bytes([255, 255, 255, 255]), 65535, 65535, 4000000000, 4000000000, 4000000000,
-                               4000000000, 65535, 65535, 0, 255, 255, 255, 65535, 65535, 32, 32, 0)
-recs = b"".join(small(i) if i % 2 else large(i) for i in range(30))
-s.sendto(struct.pack("!HHIIIIBBH", 5, 30, 1000, 1700000000, 0, 0, 0, 0, 0) + recs, ("127.0.0.1", 2055))
+import v5
+# short addresses and numbers make small frames, long ones large frames
+small = lambda i: v5.record(IPV4_SRC_ADDR=(1, 1, 1, i), IPV4_DST_ADDR=(2, 2, 2, 2), INPUT=1, OUTPUT=2,
+                            IN_PACKETS=1, IN_OCTETS=1, FIRST_SWITCHED=1, LAST_SWITCHED=1, SRC_PORT=1,
+                            DST_PORT=2, PROTO=17)
+large = lambda i: v5.record(IPV4_SRC_ADDR=(192, 168, 100, 200 + i), IPV4_DST_ADDR=(192, 168, 200, 200),
+                            NEXT_HOP=(255, 255, 255, 255), INPUT=65535, OUTPUT=65535, IN_PACKETS=4000000000,
+                            IN_OCTETS=4000000000, FIRST_SWITCHED=4000000000, LAST_SWITCHED=4000000000,
+                            SRC_PORT=65535, DST_PORT=65535, TCP_FLAGS=255, PROTO=255, TOS=255, SRC_AS=65535,
+                            DST_AS=65535, SRC_MASK=32, DST_MASK=32)
+v5.send(v5.datagram([small(i) if i % 2 else large(i) for i in range(30)]))
 X
 wait_for "connected to 127.0.0.1:10515" "$TMP/refuse.log"
 sleep 1
@@ -119,12 +120,10 @@ sed -e 's/^port=10514/port=10516/' -e 's/^queue_records=1024/queue_records=1M/' 
 start_daemon "$TMP/stall.ini" "$TMP/stall.log"
 wait_for "running" "$TMP/stall.log"
 python3 - <<'X'
-import socket, struct
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-r = b"".join(struct.pack("!4s4s4sHHIIIIHHBBBBHHBBH", bytes([10, 0, 0, i]), bytes(4), bytes(4), 0, 0, 1, 1, 0, 0,
-             0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0) for i in range(30))
+import v5
+r = [v5.record(IPV4_SRC_ADDR=(10, 0, 0, i), IN_PACKETS=1, IN_OCTETS=1, PROTO=6) for i in range(30)]
 for k in range(2000):
-    s.sendto(struct.pack("!HHIIIIBBH", 5, 30, 1, 1, 0, k * 30, 0, 0, 0) + r, ("127.0.0.1", 2055))
+    v5.send(v5.datagram(r, seq=k * 30, uptime=1, secs=1))
 X
 wait_for "connected to 127.0.0.1:10516" "$TMP/stall.log"
 sleep 1

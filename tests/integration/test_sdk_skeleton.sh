@@ -45,12 +45,11 @@ X
 start_daemon "$TMP/nfc.ini" "$TMP/daemon.log"
 wait_for "running" "$TMP/daemon.log"
 python3 - <<'X'
-import socket, struct
-recs = b"".join(struct.pack("!4s4s4sHHIIIIHHBBBBHHBBH", bytes([10,0,0,i]), bytes([192,168,1,i]), bytes(4),
-        1, 2, 10 + i, 1000 + i, 5000, 6000, 1024 + i, 443, 0, 0x1b, 6, 0, 0, 0, 24, 24, 0) for i in range(1, 6))
-hdr = struct.pack("!HHIIIIBBH", 5, 5, 100000, 1700000000, 0, 0, 0, 0, 0)
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.sendto(hdr + recs, ("127.0.0.1", 2055))
+import v5
+v5.send(v5.datagram([v5.record(IPV4_SRC_ADDR=(10, 0, 0, i), IPV4_DST_ADDR=(192, 168, 1, i), INPUT=1, OUTPUT=2,
+                               IN_PACKETS=10 + i, IN_OCTETS=1000 + i, FIRST_SWITCHED=5000,
+                               LAST_SWITCHED=6000, SRC_PORT=1024 + i, DST_PORT=443, TCP_FLAGS=0x1b,
+                               PROTO=6, SRC_MASK=24, DST_MASK=24) for i in range(1, 6)], uptime=100000))
 X
 n=0
 while [ "$(grep -c '^flowrec {' "$TMP/tagged.txt" 2>/dev/null)" != 5 ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done

@@ -50,32 +50,32 @@ n1=$(wc -l <"$OUT")
 
 # 2. garbage, truncated and inconsistent datagrams around valid ones
 python3 - "$PORT" <<'EOF' || fail "cannot send the garbage burst"
-import os, socket, struct, sys, time
+import os, socket, sys, time
+import v5
 port = int(sys.argv[1])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 
-def v5(count, seq, nrec=None, version=5):
+def dg(count, seq, nrec=None, version=5):
     nrec = count if nrec is None else nrec
-    h = struct.pack("!HHIIIIBBH", version, count, 123456, 1700000000, 0, seq, 1, 2, 0)
-    recs = b""
-    for i in range(nrec):
-        recs += struct.pack("!4s4s4sHHIIIIHHBBBBHHBBH", bytes([198, 51, 100, i % 256]),
-                            bytes([203, 0, 113, (seq + i) % 256]), bytes([192, 0, 2, 1]), 3, 4,
-                            10 + i, 1000 + i, 5000 + i, 6000 + i, 1024 + i, 80, 0, 0x1b, 6, 0x28,
-                            64500, 64501, 24, 16, 0)
-    return h + recs
+    recs = [v5.record(IPV4_SRC_ADDR=(198, 51, 100, i % 256), IPV4_DST_ADDR=(203, 0, 113, (seq + i) % 256),
+                      NEXT_HOP=(192, 0, 2, 1), INPUT=3, OUTPUT=4, IN_PACKETS=10 + i, IN_OCTETS=1000 + i,
+                      FIRST_SWITCHED=5000 + i, LAST_SWITCHED=6000 + i, SRC_PORT=1024 + i, DST_PORT=80,
+                      TCP_FLAGS=0x1b, PROTO=6, TOS=0x28, SRC_AS=64500, DST_AS=64501, SRC_MASK=24,
+                      DST_MASK=16) for i in range(nrec)]
+    return v5.datagram(recs, seq=seq, uptime=123456, engine_type=1, engine_id=2, count=count,
+                       version=version)
 
 seq = 0
 def valid(n):
     global seq
-    d = v5(n, seq); seq += n
+    d = dg(n, seq); seq += n
     return d
 
 bad = [
-    os.urandom(21), b"\xff" * 21, b"", b"\x00\x05", v5(2, 0)[:23],      # short / empty
-    v5(0, 0, 0), v5(31, 0, 31), v5(65535, 0, 30),                      # count out of range
-    v5(2, 0)[:-1], v5(2, 0) + b"\x00", v5(3, 0, 2), v5(1, 0, 2),        # length != 24+48n
-    v5(2, 0, version=1), v5(2, 0, version=9)[:60], os.urandom(1400),    # other versions
+    os.urandom(21), b"\xff" * 21, b"", b"\x00\x05", dg(2, 0)[:23],      # short / empty
+    dg(0, 0, 0), dg(31, 0, 31), dg(65535, 0, 30),                      # count out of range
+    dg(2, 0)[:-1], dg(2, 0) + b"\x00", dg(3, 0, 2), dg(1, 0, 2),        # length != 24+48n
+    dg(2, 0, version=1), dg(2, 0, version=9)[:60], os.urandom(1400),    # other versions
 ]
 for rnd in range(20):
     s.sendto(valid(1 + rnd % 30), ("127.0.0.1", port))

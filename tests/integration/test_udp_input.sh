@@ -12,7 +12,8 @@ PORT=2055
 # records each, spread over SOCKETS source ports (the kernel balances
 # SO_REUSEPORT workers by source port), flow_sequence continuous per socket.
 cat >"$TMP/send_v5.py" <<'EOF'
-import socket, struct, sys, time
+import socket, sys, time
+import v5
 host, port, ndg, nrec, nsock = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 fam = socket.AF_INET6 if ":" in host else socket.AF_INET
 socks = [socket.socket(fam, socket.SOCK_DGRAM) for _ in range(nsock)]
@@ -20,16 +21,15 @@ seq = [0] * nsock
 now = int(time.time())
 for i in range(ndg):
     k = i % nsock
-    hdr = struct.pack("!HHIIIIBBH", 5, nrec, 100000 + i, now, 0, seq[k], 0, k, 0)
-    recs = b""
+    recs = []
     for r in range(nrec):
         n = i * nrec + r
-        recs += struct.pack("!4s4s4sHHIIIIHHBBBBHHBBH",
-                            bytes([10, (n >> 16) & 255, (n >> 8) & 255, n & 255]),
-                            bytes([192, 0, 2, r & 255]), bytes([0, 0, 0, 0]),
-                            1, 2, 10 + r, 1000 + n, 90000, 99000,
-                            1024 + (n % 60000), 443, 0, 0x1b, 6, 0, 0, 0, 24, 24, 0)
-    socks[k].sendto(hdr + recs, (host, port))
+        recs.append(v5.record(IPV4_SRC_ADDR=(10, (n >> 16) & 255, (n >> 8) & 255, n & 255),
+                              IPV4_DST_ADDR=(192, 0, 2, r & 255), INPUT=1, OUTPUT=2, IN_PACKETS=10 + r,
+                              IN_OCTETS=1000 + n, FIRST_SWITCHED=90000, LAST_SWITCHED=99000,
+                              SRC_PORT=1024 + (n % 60000), DST_PORT=443, TCP_FLAGS=0x1b, PROTO=6,
+                              SRC_MASK=24, DST_MASK=24))
+    socks[k].sendto(v5.datagram(recs, seq=seq[k], uptime=100000 + i, secs=now, engine_id=k), (host, port))
     seq[k] += nrec
     if i % 50 == 49:
         time.sleep(0.01)
