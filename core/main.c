@@ -92,14 +92,15 @@ static struct nfc_ctx *make_instance(struct app *app, enum nfc_plugin_kind kind,
 
 	lp = nfc_plugin_load(app->plugin_dir, kind, plugin, err, sizeof(err));
 	if (!lp) {
-		unsigned line = s ? s->line : 0;
+		unsigned line;
 
-		if (s)
-			nfc_section_get(s, "plugin", &line);
-		if (s)
-			report(app, "%s:%u: [%s]: %s", s->path, line, s->title, err);
-		else
+		if (!s) {
 			report(app, "%s", err);
+			return NULL;
+		}
+		line = s->line; /* the section header, or the plugin= line when set */
+		nfc_section_get(s, "plugin", &line);
+		report(app, "%s:%u: [%s]: %s", s->path, line, s->title, err);
 		return NULL;
 	}
 	ctx = nfc_ctx_new(name, lp);
