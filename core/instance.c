@@ -10,6 +10,18 @@
 #include "nfc.h"
 
 _Thread_local unsigned nfc_thread_slot;
+static const char *state_dir = NFC_STATE_DIR;
+
+void nfc_state_dir_set(const char *dir)
+{
+	state_dir = dir && *dir ? dir : NFC_STATE_DIR;
+}
+
+NFC_EXPORT const char *nfc_state_dir(const struct nfc_ctx *ctx)
+{
+	(void)ctx;
+	return state_dir;
+}
 static atomic_uint next_slot = 1; /* 0 is the main thread */
 
 /* Each thread that bumps counters writes its own row: threads beyond the

@@ -194,6 +194,7 @@ static int configure(struct app *app)
 	if (app->errors)
 		return -1;
 	app->plugin_dir = nfc_plugin_dir(app->core.plugin_dir);
+	nfc_state_dir_set(app->core.state_dir);
 	for (size_t i = 0; i < app->cfg.nsec; i++) {
 		const struct nfc_section *s = &app->cfg.sec[i];
 		int input = !strcmp(s->kind, "listener") || !strcmp(s->kind, "input");
@@ -466,13 +467,28 @@ static void free_all(struct app *app)
 	nfc_plugins_unload();
 }
 
-/* Wait for SIGTERM/SIGINT, logging stats every interval. */
+/* Once a second: the decoders' housekeeping (held data, saved state). */
+static void tick_decoders(struct app *app)
+{
+	for (size_t i = 0; i < app->ndec; i++) {
+		const struct nfc_decoder_ops *ops = app->dec[i]->plugin->decoder;
+
+		if (app->dec[i]->started && ops->tick) /* zero-extended: NULL for older plugins */
+			ops->tick(app->dec[i]->inst);
+	}
+}
+
+/* Wait for SIGTERM/SIGINT, ticking the decoders every second and logging
+ * stats every interval. */
 static void run(struct app *app, const sigset_t *sigs)
 {
 	long interval = app->core.stats_interval;
+	struct timespec next_stats;
 
+	clock_gettime(CLOCK_MONOTONIC, &next_stats);
+	next_stats.tv_sec += interval;
 	for (;;) {
-		struct timespec ts = { interval > 0 ? interval : 3600, 0 };
+		struct timespec ts = { 1, 0 }, now;
 		int sig = sigtimedwait(sigs, NULL, &ts);
 
 		if (sig == SIGTERM || sig == SIGINT) {
@@ -485,8 +501,12 @@ static void run(struct app *app, const sigset_t *sigs)
 			             "apply changes");
 			continue;
 		}
-		if (sig < 0 && errno == EAGAIN && interval > 0)
+		tick_decoders(app);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (interval > 0 && now.tv_sec >= next_stats.tv_sec) {
 			log_stats(app);
+			next_stats.tv_sec = now.tv_sec + interval;
+		}
 	}
 }
 

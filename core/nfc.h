@@ -129,6 +129,8 @@ struct nfc_ctx *nfc_ctx_new(const char *name, struct nfc_loaded_plugin *lp);
 void nfc_ctx_free(struct nfc_ctx *ctx);
 uint64_t nfc_counter_read(const struct nfc_ctx *ctx, int id);
 void nfc_counter_add_slot(struct nfc_ctx *ctx, unsigned slot, int id, uint64_t n);
+/* [core] state_dir, for nfc_state_dir() (the string must outlive the plugins). */
+void nfc_state_dir_set(const char *dir);
 
 /* pipeline.c: the record path from input workers to output queues */
 int nfc_pipeline_init(struct nfc_ctx **outputs, size_t noutputs, struct nfc_ctx **decoders,

@@ -7,6 +7,16 @@
  *        operation tables, batches, buffers, TLS connections, logging.
  *        (It is frozen by the first release, 0.1.0, not tagged yet; from
  *        then on every change here bumps a number.)
+ *        Changed within 1.0 before any release, for NetFlow v9 and IPFIX:
+ *        struct nfc_field gained flags, id, src and enterprise (VARLEN is
+ *        the flag NFC_FIELD_F_VARLEN, no longer the length 0xffff); kinds
+ *        FLOAT, BOOL, TIME_*, and the derived kinds EXPORTER, SAMPLING,
+ *        UPTIME_SECS, TIME_SECS, DELTA_SECS; each datagram's origin
+ *        (nfc_decode_set_origin/_uptime/_sampling, nfc_batch_record_exporter/
+ *        _domain/_export_time/_version); data held until its template
+ *        arrives (nfc_hold, nfc_replay); nfc_template_get, nfc_decode_worker,
+ *        nfc_state_dir, the decoder's tick(); nfc_worker_throttle and the
+ *        input's end of data (run() returning NFC_OK before shutdown).
  *
  * Rules of this header:
  *  - Every struct a plugin fills in starts with its own `size` (sizeof as the
@@ -24,7 +34,9 @@
  *    core never runs two callbacks of one output instance concurrently.
  *  - An input's run() is called once per worker, each on its own thread.
  *  - A decoder's decode() may run on several input workers at once: decoder
- *    state shared between datagrams MUST be protected by the plugin.
+ *    state shared between datagrams MUST be protected by the plugin (a lock
+ *    per datagram or per set, never per record). tick() runs on the main
+ *    thread, concurrently with decode().
  *  - A batch passed to encode() is borrowed read-only for the call.
  *  - Bytes appended to a struct nfc_buf belong to the core.
  */
@@ -73,6 +85,7 @@ struct nfc_batch;    /**< decoded records handed to outputs */
 struct nfc_buf;      /**< a growable byte buffer owned by the core */
 struct nfc_template; /**< a compiled record layout */
 struct nfc_conn;     /**< an outbound TCP or TLS connection */
+struct nfc_held;     /**< bytes a decoder keeps until it can decode them */
 
 /* ------------------------------------------------------------------------ */
 /* Parameters                                                               */
@@ -121,6 +134,9 @@ NFC_EXPORT void nfc_config_error(struct nfc_ctx *ctx, const char *key, const cha
 NFC_EXPORT const char *nfc_ctx_name(const struct nfc_ctx *ctx);
 /** Was `key` written in the configuration file (rather than defaulted)? */
 NFC_EXPORT int nfc_ctx_param_set(const struct nfc_ctx *ctx, const char *key);
+/** The directory for persistent state ([core] state_dir); it may not exist
+ *  or be writable: plugins create files in it and report failures. */
+NFC_EXPORT const char *nfc_state_dir(const struct nfc_ctx *ctx);
 
 /* ------------------------------------------------------------------------ */
 /* Counters: registered at start(), then bumped without locks              */
@@ -157,30 +173,59 @@ enum nfc_field_kind {
 	NFC_FIELD_STRING,   /**< UTF-8 text up to the first NUL, JSON-escaped */
 	NFC_FIELD_BYTES,    /**< anything else: lower-case hex string */
 	NFC_FIELD_SKIP,     /**< not rendered (padding) */
+	NFC_FIELD_FLOAT,    /**< IEEE 754 binary32 (4 bytes) or binary64 (8): a number; NaN and
+	                         infinities (no JSON form) as null */
+	NFC_FIELD_BOOL,     /**< RFC 7011 6.1.5: 1 true, 2 false; other values as a number */
+	NFC_FIELD_TIME_S,   /**< dateTimeSeconds: seconds since 1970, a number */
+	NFC_FIELD_TIME_MS,  /**< dateTimeMilliseconds: milliseconds since 1970, a number */
+	NFC_FIELD_TIME_US,  /**< dateTimeMicroseconds (NTP format): microseconds since 1970 */
+	NFC_FIELD_TIME_NS,  /**< dateTimeNanoseconds (NTP format): nanoseconds since 1970 */
+	/* Derived kinds take no bytes of the record: their value comes from the
+	 * datagram's origin (nfc_decode_set_*) and, for the time kinds, from the
+	 * field at index `src` of the same template. Omitted when unknown. */
+	NFC_FIELD_EXPORTER,    /**< the exporter's address; the key is "exporterIPv4Address" or
+	                            "exporterIPv6Address" (IANA IEs 130/131) whatever `name` says */
+	NFC_FIELD_SAMPLING,    /**< the sampling interval set with nfc_decode_set_sampling() */
+	NFC_FIELD_UPTIME_SECS, /**< seconds since 1970 of field `src`, a sysUptime in ms:
+	                            export time - (uptime - value) */
+	NFC_FIELD_TIME_SECS,   /**< field `src`, of a kind TIME_S/MS/US/NS, in seconds since 1970 */
+	NFC_FIELD_DELTA_SECS,  /**< export time - field `src` (microseconds), in seconds */
 };
 
-/** A field whose length is carried in each record (IPFIX variable length). */
-#define NFC_FIELD_VARLEN 0xffffu
+/** The field's length is carried in each record (RFC 7011 section 7). */
+#define NFC_FIELD_F_VARLEN 0x1u
+/** An unsigned counter multiplied by the sampling interval when rendered. */
+#define NFC_FIELD_F_SCALE 0x2u
 
 /** One field of a record layout, as the decoder describes it. */
 struct nfc_field {
-	const char *name;       /**< JSON key; copied by the core */
+	const char *name;    /**< JSON key; copied by the core. A name used earlier in the same
+	                          template gets "_2", "_3", ... (RFC 7011 allows repeats) */
 	enum nfc_field_kind kind;
-	uint16_t length;        /**< bytes, or NFC_FIELD_VARLEN */
+	uint16_t length;     /**< bytes in the record; ignored for VARLEN and derived fields */
+	uint16_t flags;      /**< NFC_FIELD_F_* */
+	uint16_t id;         /**< information element id / v9 field type (0: none) */
+	uint16_t src;        /**< derived time kinds: index of the field they convert */
+	uint32_t enterprise; /**< private enterprise number of the element (0: IANA) */
 };
 
 /**
  * Compile a record layout: fields are consecutive in the record, in this
  * order. The core builds the JSON program for it once. The template is
  * reference-counted: the decoder holds one reference and drops it with
- * nfc_template_put(); batches in flight hold their own. Returns NULL when
- * the layout is invalid (an unknown kind, or records of zero bytes).
+ * nfc_template_put(); batches in flight hold their own, so a decoder may
+ * replace or withdraw a template at any time. Returns NULL when the layout
+ * is invalid (an unknown kind, a bad `src`, or records of zero bytes).
  */
 NFC_EXPORT struct nfc_template *nfc_template_new(struct nfc_ctx *ctx, const struct nfc_field *fields,
                                                  size_t nfields);
+/** Take one more reference (for a template shared between threads). */
+NFC_EXPORT struct nfc_template *nfc_template_get(struct nfc_template *t);
 NFC_EXPORT void nfc_template_put(struct nfc_template *t);
 /** Fixed record length in bytes, or 0 when the template has VARLEN fields. */
 NFC_EXPORT size_t nfc_template_record_len(const struct nfc_template *t);
+/** Smallest record length (a VARLEN field counts its 1-byte prefix). */
+NFC_EXPORT size_t nfc_template_min_len(const struct nfc_template *t);
 
 /**
  * Emit one record from decode(): `data` points into the datagram being
@@ -190,9 +235,42 @@ NFC_EXPORT size_t nfc_template_record_len(const struct nfc_template *t);
  * (>= 0), or NFC_EMALFORMED when the record does not fit in `len`.
  */
 NFC_EXPORT int nfc_emit(struct nfc_decode *d, struct nfc_template *t, const uint8_t *data, size_t len);
-/** The datagram's sender and the time it was received. */
+/** The datagram's sender (an IPv4-mapped IPv6 address is given as IPv4) and
+ *  the time it was received. */
 NFC_EXPORT const struct sockaddr *nfc_decode_source(const struct nfc_decode *d);
 NFC_EXPORT struct timespec nfc_decode_time(const struct nfc_decode *d);
+/** Index of the input worker decoding this datagram (0..workers-1). */
+NFC_EXPORT unsigned nfc_decode_worker(const struct nfc_decode *d);
+
+/** The datagram's origin, from its header: the observation domain (IPFIX),
+ *  source id (v9) or engine (v5), and the export time in ms since 1970. */
+NFC_EXPORT void nfc_decode_set_origin(struct nfc_decode *d, uint16_t version, uint32_t domain,
+                                      uint64_t export_ms);
+/** The exporter's sysUptime at export, in ms (v5, v9; for IPFIX the time
+ *  since systemInitTimeMilliseconds when known): enables UPTIME_SECS. */
+NFC_EXPORT void nfc_decode_set_uptime(struct nfc_decode *d, uint32_t uptime_ms);
+/** The sampling interval the exporter announced (0: none known). */
+NFC_EXPORT void nfc_decode_set_sampling(struct nfc_decode *d, uint32_t interval);
+
+/**
+ * Data before its template: nfc_hold() copies `len` bytes of the datagram
+ * being decoded, with its origin and receive time, and returns a handle the
+ * decoder keeps (bounded by its own limits) or NULL (no memory). Later,
+ * from any decode() call, nfc_replay() decodes them as if they had just
+ * arrived in their own datagram: it calls fn(arg, sub, bytes, len) with a
+ * decode context `sub` whose source, origin and receive time are the held
+ * ones; fn emits records with nfc_emit(sub, ...) from those bytes and
+ * returns NFC_OK or NFC_EMALFORMED (counted as malformed). The handle stays
+ * the decoder's: free it with nfc_held_free() (from any thread).
+ */
+NFC_EXPORT struct nfc_held *nfc_hold(struct nfc_decode *d, const uint8_t *p, size_t len);
+NFC_EXPORT int nfc_replay(struct nfc_decode *d, struct nfc_held *h,
+                          int (*fn)(void *arg, struct nfc_decode *sub, const uint8_t *p, size_t len),
+                          void *arg);
+/** Memory the handle takes, and when its datagram was received (REALTIME). */
+NFC_EXPORT size_t nfc_held_size(const struct nfc_held *h);
+NFC_EXPORT struct timespec nfc_held_time(const struct nfc_held *h);
+NFC_EXPORT void nfc_held_free(struct nfc_held *h);
 
 /* ------------------------------------------------------------------------ */
 /* Batches (output side)                                                    */
@@ -203,6 +281,16 @@ NFC_EXPORT struct timespec nfc_batch_time(const struct nfc_batch *b);
 /** When the datagram of record `i` was received (CLOCK_REALTIME; the
  *  kernel's receive time where the input provides it). */
 NFC_EXPORT struct timespec nfc_batch_record_time(const struct nfc_batch *b, size_t i);
+/** The exporter of record `i`: fills `out` (IPv4-mapped IPv6 given as
+ *  IPv4) and returns its length, or 0 when unknown. */
+NFC_EXPORT socklen_t nfc_batch_record_exporter(const struct nfc_batch *b, size_t i,
+                                               struct sockaddr_storage *out);
+/** Observation domain / source id / engine of record `i` (0: none). */
+NFC_EXPORT uint32_t nfc_batch_record_domain(const struct nfc_batch *b, size_t i);
+/** Export time of record `i`'s datagram, ms since 1970 (0: unknown). */
+NFC_EXPORT uint64_t nfc_batch_record_export_time(const struct nfc_batch *b, size_t i);
+/** Export format version of record `i` (5, 9, 10). */
+NFC_EXPORT uint16_t nfc_batch_record_version(const struct nfc_batch *b, size_t i);
 /** Append record `i` as one flat JSON object (no newline). The one encoder
  *  every output uses. Returns NFC_OK or NFC_ENOMEM. */
 NFC_EXPORT int nfc_batch_json(const struct nfc_batch *b, size_t i, struct nfc_buf *out);
@@ -227,6 +315,10 @@ NFC_EXPORT void nfc_submit(struct nfc_worker *w, const struct nfc_datagram *dg, 
 /** Datagrams the kernel dropped on this worker's socket (SO_RXQ_OVFL delta). */
 NFC_EXPORT void nfc_worker_drops(struct nfc_worker *w, uint64_t n);
 NFC_EXPORT unsigned nfc_worker_index(const struct nfc_worker *w);
+/** For inputs that can wait (a file being read): block while any output's
+ *  memory queue is more than half full, so nothing is dropped for want of
+ *  room. Returns early when the daemon stops. */
+NFC_EXPORT void nfc_worker_throttle(struct nfc_worker *w);
 /** Non-zero once the daemon is shutting down: run() must return soon
  *  (block at most ~250 ms at a time). */
 NFC_EXPORT int nfc_worker_stopping(const struct nfc_worker *w);
@@ -259,7 +351,10 @@ struct nfc_input_ops {
 	size_t size;
 	/** Open sockets; set *nworkers (>= 1). Errors here stop start-up. */
 	int (*open)(void *inst, struct nfc_ctx *ctx, unsigned *nworkers);
-	/** Receive until nfc_worker_stopping(); called once per worker thread. */
+	/** Receive until nfc_worker_stopping(); called once per worker thread.
+	 *  An input with a natural end (a capture file) returns NFC_OK when its
+	 *  data is exhausted: once every worker of every input has returned, the
+	 *  daemon delivers what is queued and exits. */
 	int (*run)(void *inst, struct nfc_worker *w);
 	/** Describe what is listened on, for the start-up log line. */
 	void (*describe)(void *inst, char *out, size_t outlen);
@@ -276,6 +371,9 @@ struct nfc_decoder_ops {
 	 *  NFC_EMALFORMED (the core counts it; records already emitted stay). */
 	int (*decode)(void *inst, struct nfc_decode *d, const uint8_t *p, size_t len);
 	void (*stop)(void *inst);
+	/** Optional: about once a second on the main thread (expire held data,
+	 *  save state). */
+	void (*tick)(void *inst);
 };
 
 struct nfc_output_ops {
