@@ -3,7 +3,9 @@
  * beyond growing the output buffer, no lookup by name. */
 #include <arpa/inet.h>
 #include <endian.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "json.h"
 #include "nfc.h"
@@ -263,7 +265,57 @@ static size_t fmt_hex_string(char *dst, const uint8_t *p, size_t len)
 	return n;
 }
 
-static size_t fmt_value(char *dst, enum nfc_field_kind kind, const uint8_t *p, size_t len)
+/* Seconds between the NTP epoch (1900) and the Unix epoch (1970). */
+#define NTP_UNIX_OFFSET 2208988800ULL
+
+static size_t fmt_i64(char *dst, int64_t v)
+{
+	if (v < 0) {
+		dst[0] = '-';
+		return 1 + nfc_fmt_u64(dst + 1, ~(uint64_t)v + 1);
+	}
+	return nfc_fmt_u64(dst, (uint64_t)v);
+}
+
+/* An NTP timestamp (RFC 7011 6.1.9/6.1.10) in units of 10^-digits s since 1970. */
+static int64_t ntp_to_unix(uint64_t v, uint64_t per_second)
+{
+	int64_t secs = (int64_t)(v >> 32) - (int64_t)NTP_UNIX_OFFSET;
+	uint64_t frac = ((v & 0xffffffffu) * per_second) >> 32;
+
+	return secs * (int64_t)per_second + (int64_t)frac;
+}
+
+static size_t fmt_float(char *dst, const uint8_t *p, size_t len)
+{
+	double d;
+	int n;
+
+	if (len == 4) {
+		uint32_t x = (uint32_t)be_uint(p, 4);
+		float f;
+
+		memcpy(&f, &x, 4);
+		d = f;
+		if (d != d || d - d != 0) /* NaN or infinite: no JSON number */
+			goto null;
+		/* the shortest text that reads back as the same binary32 */
+		n = snprintf(dst, 32, "%.9g", d);
+	} else {
+		uint64_t x = be_uint(p, 8);
+
+		memcpy(&d, &x, 8);
+		if (d != d || d - d != 0)
+			goto null;
+		n = snprintf(dst, 32, "%.17g", d);
+	}
+	return n > 0 && n < 32 ? (size_t)n : 0;
+null:
+	memcpy(dst, "null", 4);
+	return 4;
+}
+
+static size_t fmt_value(char *dst, enum nfc_field_kind kind, const uint8_t *p, size_t len, uint64_t scale)
 {
 	size_t n = 0, i;
 
@@ -271,21 +323,42 @@ static size_t fmt_value(char *dst, enum nfc_field_kind kind, const uint8_t *p, s
 	case NFC_FIELD_UINT:
 		if (len > 8)
 			break;
-		return nfc_fmt_u64(dst, be_uint(p, len));
+		return nfc_fmt_u64(dst, be_uint(p, len) * scale);
 	case NFC_FIELD_INT:
-		if (len > 8)
+		if (len > 8 || len == 0)
 			break;
 		{
 			uint64_t v = be_uint(p, len);
 
 			if (len < 8 && (v >> (8 * len - 1)) & 1)
 				v |= ~0ULL << (8 * len);
-			if ((int64_t)v < 0) {
-				dst[n++] = '-';
-				v = ~v + 1;
-			}
-			return n + nfc_fmt_u64(dst + n, v);
+			return fmt_i64(dst, (int64_t)v);
 		}
+	case NFC_FIELD_TIME_S:
+	case NFC_FIELD_TIME_MS:
+		if (len > 8)
+			break;
+		return nfc_fmt_u64(dst, be_uint(p, len));
+	case NFC_FIELD_TIME_US:
+	case NFC_FIELD_TIME_NS:
+		if (len != 8)
+			break;
+		return fmt_i64(dst, ntp_to_unix(be_uint(p, 8), kind == NFC_FIELD_TIME_US ? 1000000 : 1000000000));
+	case NFC_FIELD_FLOAT:
+		if (len != 4 && len != 8)
+			break;
+		n = fmt_float(dst, p, len);
+		if (n)
+			return n;
+		break;
+	case NFC_FIELD_BOOL:
+		if (len != 1)
+			break;
+		if (p[0] == 1 || p[0] == 2) {
+			memcpy(dst, p[0] == 1 ? "true" : "false", p[0] == 1 ? 4 : 5);
+			return p[0] == 1 ? 4 : 5;
+		}
+		return nfc_fmt_u64(dst, p[0]);
 	case NFC_FIELD_IPV4:
 		if (len != 4)
 			break;
@@ -317,47 +390,130 @@ static size_t fmt_value(char *dst, enum nfc_field_kind kind, const uint8_t *p, s
 		n += nfc_json_escape(dst + n, p, len);
 		dst[n++] = '"';
 		return n;
-	case NFC_FIELD_BYTES:
-	case NFC_FIELD_SKIP:
+	default:
 		break;
 	}
 	return fmt_hex_string(dst, p, len);
 }
 
-int nfc_json_record(const struct nfc_template *t, const uint8_t *p, size_t len, struct nfc_buf *out)
+/* The value of a derived op in seconds (or the sampling interval); 0 when
+ * it cannot be known (then the key is left out). */
+static int derive(const struct nfc_jop *op, const uint8_t *const *slotp, const uint16_t *slotl,
+                  const struct nfc_origin *o, int64_t *v)
+{
+	const uint8_t *p;
+	size_t len;
+	uint64_t x;
+
+	if (op->kind == NFC_FIELD_SAMPLING) {
+		*v = o ? o->sampling : 0;
+		return o && o->sampling;
+	}
+	p = slotp[op->src - 1];
+	len = slotl[op->src - 1];
+	if (!p || len == 0 || len > 8)
+		return 0;
+	x = be_uint(p, len);
+	switch (op->kind) {
+	case NFC_FIELD_UPTIME_SECS:
+		if (!o || !o->export_ms || !o->has_uptime)
+			return 0;
+		/* signed: a flow may end a moment after the export time on a
+		 * skewed clock, and uptime wraps at 2^32 ms */
+		*v = ((int64_t)o->export_ms - (int32_t)(o->uptime_ms - (uint32_t)x)) / 1000;
+		return 1;
+	case NFC_FIELD_DELTA_SECS:
+		if (!o || !o->export_ms)
+			return 0;
+		*v = ((int64_t)o->export_ms * 1000 - (int64_t)x) / 1000000;
+		return 1;
+	case NFC_FIELD_TIME_SECS:
+		switch (op->src_kind) {
+		case NFC_FIELD_TIME_S:
+			*v = (int64_t)x;
+			return 1;
+		case NFC_FIELD_TIME_US:
+		case NFC_FIELD_TIME_NS:
+			if (len != 8)
+				return 0;
+			*v = (int64_t)(x >> 32) - (int64_t)NTP_UNIX_OFFSET;
+			return 1;
+		default: /* milliseconds */
+			*v = (int64_t)(x / 1000);
+			return 1;
+		}
+	default:
+		return 0;
+	}
+}
+
+int nfc_json_record(const struct nfc_template *t, const uint8_t *p, size_t len, const struct nfc_origin *o,
+                    struct nfc_buf *out)
 {
 	size_t max = t->maxjson + (t->varlen ? 6 * len : 0);
-	size_t off = 0, o = 0, i;
+	size_t off = 0, n = 0, i;
+	const uint8_t *slotp[NFC_JSON_SLOTS];
+	uint16_t slotl[NFC_JSON_SLOTS];
+	uint64_t scale = o && o->sampling > 1 ? o->sampling : 1;
 	char *dst = nfc_buf_reserve(out, max);
 
 	if (!dst)
 		return NFC_ENOMEM;
+	for (i = 0; i < (size_t)t->nslots; i++) {
+		slotp[i] = NULL;
+		slotl[i] = 0;
+	}
 	for (i = 0; i < t->nops; i++) {
 		const struct nfc_jop *op = &t->ops[i];
 		size_t flen = op->len, hdr = 0;
+		int64_t v;
 
-		if (flen == NFC_FIELD_VARLEN && nfc_varlen_prefix(p + off, len - off, &hdr, &flen) < 0)
+		if (op->kind >= NFC_FIELD_EXPORTER) {
+			if (op->kind == NFC_FIELD_EXPORTER) {
+				if (!o || (o->family != AF_INET && o->family != AF_INET6))
+					continue;
+				for (size_t k = 0; k < op->key_len; k += 16)
+					memcpy(dst + n + k, t->keys + op->key_off +
+					       (o->family == AF_INET6 ? op->key_len : 0) + k, 16);
+				n += op->key_len;
+				dst[n++] = '"';
+				n += o->family == AF_INET ? nfc_fmt_ipv4(dst + n, o->addr) : nfc_fmt_ipv6(dst + n, o->addr);
+				dst[n++] = '"';
+			} else if (derive(op, slotp, slotl, o, &v)) {
+				for (size_t k = 0; k < op->key_len; k += 16)
+					memcpy(dst + n + k, t->keys + op->key_off + k, 16);
+				n += op->key_len;
+				n += fmt_i64(dst + n, v);
+			}
+			continue;
+		}
+		if ((op->flags & NFC_FIELD_F_VARLEN) && nfc_varlen_prefix(p + off, len - off, &hdr, &flen) < 0)
 			return NFC_EMALFORMED;
 		if (len - off < hdr + flen)
 			return NFC_EMALFORMED;
 		off += hdr;
+		if (op->slot) {
+			slotp[op->slot - 1] = p + off;
+			slotl[op->slot - 1] = (uint16_t)flen;
+		}
 		/* Zero-length fields carry no value: leave the key out, except an
 		 * empty string, which is a value. */
 		if (op->kind != NFC_FIELD_SKIP && (flen > 0 || op->kind == NFC_FIELD_STRING)) {
 			/* Fixed 16-byte moves (inlined) rather than a libc call of
 			 * variable length: keys and output both have the slack. */
 			for (size_t k = 0; k < op->key_len; k += 16)
-				memcpy(dst + o + k, t->keys + op->key_off + k, 16);
-			o += op->key_len;
-			o += fmt_value(dst + o, (enum nfc_field_kind)op->kind, p + off, flen);
+				memcpy(dst + n + k, t->keys + op->key_off + k, 16);
+			n += op->key_len;
+			n += fmt_value(dst + n, (enum nfc_field_kind)op->kind, p + off, flen,
+			               (op->flags & NFC_FIELD_F_SCALE) ? scale : 1);
 		}
 		off += flen;
 	}
-	if (o == 0)
-		dst[o++] = '{';
+	if (n == 0)
+		dst[n++] = '{';
 	else
 		dst[0] = '{';
-	dst[o++] = '}';
-	nfc_buf_commit(out, o);
+	dst[n++] = '}';
+	nfc_buf_commit(out, n);
 	return NFC_OK;
 }

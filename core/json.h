@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "nfc/plugin.h"
 
@@ -21,12 +22,34 @@ void nfc_buf_free(struct nfc_buf *b);
  * writes into are reserved with this much extra. */
 #define NFC_JSON_SLACK 16
 
+/* Fields whose values derived fields read, per template (flowStart and
+ * flowEnd in one of their forms: two are needed, eight is ample). */
+#define NFC_JSON_SLOTS 8
+
 /* One step of a template's JSON program. */
 struct nfc_jop {
 	uint8_t kind;     /* enum nfc_field_kind */
-	uint16_t len;     /* bytes in the record, or NFC_FIELD_VARLEN */
-	uint32_t key_off; /* into keys: ,"NAME": */
+	uint8_t flags;    /* NFC_FIELD_F_* */
+	uint8_t slot;     /* 1..NFC_JSON_SLOTS: keep this field's bytes for a derived op */
+	uint8_t src;      /* derived time kinds: the slot they read */
+	uint8_t src_kind; /* and the kind of the field in it */
+	uint16_t len;     /* bytes in the record (0 for derived kinds and VARLEN) */
 	uint16_t key_len;
+	uint32_t key_off; /* into keys: ,"NAME": (EXPORTER: the IPv6 key follows) */
+};
+
+/* The origin of a datagram: what derived fields and outputs read. */
+struct nfc_origin {
+	struct timespec received; /* CLOCK_REALTIME */
+	uint64_t export_ms;       /* 0: unknown */
+	uint32_t domain;
+	uint32_t uptime_ms;
+	uint32_t sampling;
+	uint16_t version;
+	uint8_t has_uptime;
+	uint8_t family;  /* AF_INET, AF_INET6, 0: unknown */
+	uint16_t port;   /* host order */
+	uint8_t addr[16];
 };
 
 struct nfc_template {
@@ -36,6 +59,7 @@ struct nfc_template {
 	size_t minlen;  /* the smallest a record can be (VARLEN prefixes of 1 byte) */
 	size_t maxjson; /* JSON bytes at most for the fixed part of a record */
 	int varlen;
+	int nslots;
 	char *keys;
 	struct nfc_jop ops[];
 };
@@ -61,8 +85,10 @@ static inline int nfc_varlen_prefix(const uint8_t *p, size_t avail, size_t *hdr,
 /* Length of a record of template t starting at p with at most `avail` bytes,
  * walking VARLEN prefixes; negative when it does not fit. */
 long nfc_template_measure(const struct nfc_template *t, const uint8_t *p, size_t avail);
-/* Append the JSON object of one record (validated by measure). */
-int nfc_json_record(const struct nfc_template *t, const uint8_t *p, size_t len, struct nfc_buf *out);
+/* Append the JSON object of one record (validated by measure); `o` (NULL:
+ * none known) feeds the derived fields. */
+int nfc_json_record(const struct nfc_template *t, const uint8_t *p, size_t len, const struct nfc_origin *o,
+                    struct nfc_buf *out);
 /* Escape `n` bytes of text as the inside of a JSON string (no quotes) at dst,
  * which has room for 6*n bytes; stops at a NUL. Returns bytes written. */
 size_t nfc_json_escape(char *dst, const uint8_t *s, size_t n);

@@ -311,18 +311,32 @@ static void usage(FILE *f)
 	        NFC_SYSCONF_DIR, NFC_PLUGIN_DIR);
 }
 
+/* Input workers whose run() has returned (after their last records were
+ * queued), and whether one returned an error before shutdown: when every
+ * worker has returned, the inputs have ended (a capture file read to its
+ * end) and run() below delivers what is queued and stops. */
+static atomic_uint workers_ended;
+static atomic_int input_failed;
+
 static void *worker_main(void *arg)
 {
 	struct nfc_worker *w = arg;
 	struct nfc_ctx *in = w->ctx;
+	int failed;
 
 	nfc_thread_slot = w->slot;
 	w->rc = in->plugin->input->run(in->inst, w);
-	if (w->rc < 0 && !nfc_worker_stopping(w))
+	failed = w->rc < 0 && !nfc_worker_stopping(w);
+	if (failed)
 		nfc_log(in, NFC_LOG_ERR, "worker %u stopped with an error", w->index);
 	nfc_worker_flush(w);
-	nfc_batch_put(w->b); /* the (empty) batch the worker kept */
+	nfc_batch_put(w->b); /* the (empty) batches the worker kept */
+	nfc_batch_put(w->side);
 	w->b = NULL;
+	w->side = NULL;
+	if (failed)
+		atomic_store(&input_failed, 1);
+	atomic_fetch_add(&workers_ended, 1);
 	return NULL;
 }
 
@@ -478,17 +492,35 @@ static void tick_decoders(struct app *app)
 	}
 }
 
+/* Every output has delivered (or accounted for) all it was given. */
+static int outputs_empty(struct app *app)
+{
+	for (size_t i = 0; i < app->nout; i++)
+		if (app->out[i]->q && nfc_output_queued(app->out[i]) > 0)
+			return 0;
+	return 1;
+}
+
 /* Wait for SIGTERM/SIGINT, ticking the decoders every second and logging
- * stats every interval. */
+ * stats every interval. When every input worker has returned on its own
+ * (its data ended), wait, without a deadline, until every output's queue
+ * is empty, and return; a signal during that wait falls back to the normal
+ * drain. */
 static void run(struct app *app, const sigset_t *sigs)
 {
 	long interval = app->core.stats_interval;
-	struct timespec next_stats;
+	struct timespec next_stats, next_tick;
+	unsigned workers = 0;
+	int ended = 0;
 
+	for (size_t i = 0; i < app->nin; i++)
+		workers += app->in[i]->nrunning;
 	clock_gettime(CLOCK_MONOTONIC, &next_stats);
+	next_tick = next_stats;
 	next_stats.tv_sec += interval;
 	for (;;) {
-		struct timespec ts = { 1, 0 }, now;
+		/* Once the inputs ended, look at the queues more often. */
+		struct timespec ts = { ended ? 0 : 1, ended ? 50000000L : 0 }, now;
 		int sig = sigtimedwait(sigs, NULL, &ts);
 
 		if (sig == SIGTERM || sig == SIGINT) {
@@ -501,12 +533,23 @@ static void run(struct app *app, const sigset_t *sigs)
 			             "apply changes");
 			continue;
 		}
-		tick_decoders(app);
 		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (!ended || now.tv_sec > next_tick.tv_sec ||
+		    (now.tv_sec == next_tick.tv_sec && now.tv_nsec >= next_tick.tv_nsec)) {
+			tick_decoders(app);
+			next_tick = now;
+			next_tick.tv_sec++;
+		}
 		if (interval > 0 && now.tv_sec >= next_stats.tv_sec) {
 			log_stats(app);
 			next_stats.tv_sec = now.tv_sec + interval;
 		}
+		if (!ended && workers > 0 && atomic_load(&workers_ended) == workers) {
+			nfc_log_core(NFC_LOG_INFO, "all inputs ended: delivering what is queued");
+			ended = 1;
+		}
+		if (ended && outputs_empty(app))
+			return;
 	}
 }
 
@@ -593,6 +636,11 @@ int main(int argc, char **argv)
 	run(&app, &sigs);
 	stop_all(&app);
 	log_stats(&app);
+	if (atomic_load(&input_failed)) {
+		nfc_log_core(NFC_LOG_ERR, "stopped: an input failed (see above)");
+		free_all(&app);
+		return 1;
+	}
 	nfc_log_core(NFC_LOG_INFO, "stopped");
 	free_all(&app);
 	return 0;

@@ -7,6 +7,9 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <sys/socket.h>
+
+#include "json.h"
 #include "nfc/plugin.h"
 
 #define NFC_MAX_THREADS 64    /* counter slots: input workers + outputs + main */
@@ -78,13 +81,13 @@ struct nfc_rec {
 	struct nfc_template *t;
 	const uint8_t *data;
 	uint32_t len;
-	uint32_t dg; /* index of its datagram in the batch's dgtime */
+	uint32_t dg; /* index of its datagram in the batch's org */
 };
 
 struct nfc_batch {
 	atomic_int refs;
 	struct nfc_batch *next; /* free list */
-	struct timespec *dgtime; /* receive time of each datagram with records */
+	struct nfc_origin *org; /* origin and receive time of each datagram with records */
 	size_t ndg, capdg;
 	size_t nrec, caprec;
 	struct nfc_rec *rec;
@@ -98,10 +101,19 @@ struct nfc_batch {
 struct nfc_decode {
 	struct nfc_worker *w;
 	struct nfc_batch *b;
-	const struct nfc_datagram *dg;
 	const uint8_t *base; /* the datagram's bytes inside the batch arena */
-	uint32_t dgidx;      /* its index in the batch's dgtime */
+	size_t len;
+	uint32_t dgidx;      /* its index in the batch's org */
 	int failed;
+	struct sockaddr_storage src; /* the sender, IPv4-mapped folded to IPv4 */
+};
+
+/* Bytes a decoder holds until their template arrives (nfc_hold). */
+struct nfc_held {
+	struct nfc_origin org;
+	struct sockaddr_storage src;
+	size_t len;
+	uint8_t data[];
 };
 
 struct nfc_worker {
@@ -110,6 +122,7 @@ struct nfc_worker {
 	unsigned slot;       /* counter slot of its thread */
 	pthread_t thread;
 	struct nfc_batch *b; /* being filled */
+	struct nfc_batch *side; /* replayed held data that did not fit in b */
 	int rc;
 };
 
@@ -166,9 +179,6 @@ size_t nfc_output_queued(const struct nfc_ctx *out);
 /* conn.c */
 int nfc_tls_prepare(struct nfc_ctx *ctx);
 void nfc_tls_release(struct nfc_ctx *ctx);
-
-/* template.c */
-struct nfc_template *nfc_template_get(struct nfc_template *t);
 
 /* stats.c */
 void nfc_stats_log(struct nfc_ctx **inst, size_t n);

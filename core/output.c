@@ -14,6 +14,7 @@
 #define LINGER_NS 2000000L /* wait this long for more records before a small send */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 30000
+#define THROTTLE_POLL_NS 50000000L /* a throttled input re-checks shutdown this often */
 
 struct nfc_outq {
 	pthread_mutex_t lock;
@@ -32,7 +33,36 @@ struct nfc_outq {
 	int slot; /* counter row of the output thread */
 	time_t warned_at;      /* last queue-full warning (monotonic s) */
 	size_t overflow_since; /* records dropped since that warning */
+	size_t inflight;       /* records taken off the ring, not yet in buf */
+	/* Inputs that can wait (nfc_worker_throttle) sleep on `room`, which the
+	 * output thread signals when it takes a batch off and one is waiting. */
+	pthread_cond_t room;
+	unsigned room_waiters;
+	struct nfc_outq *next; /* the list of prepared queues */
 };
+
+/* Every prepared queue, for nfc_worker_throttle(). Changed by the main
+ * thread only, before the input workers start (prepare) and after they
+ * have been joined (drain_and_stop), so the workers read it unlocked. */
+static struct nfc_outq *queues;
+
+/* Set on the thread of an input worker that called nfc_worker_throttle():
+ * such an input can wait, so a batch that finds a queue full waits for
+ * room instead of being dropped (the throttle keeps queues half full, but
+ * one batch may be larger than the other half of a small queue). */
+static _Thread_local struct nfc_worker *waiting_worker;
+
+/* CLOCK_MONOTONIC now plus `ns` nanoseconds (the clock of q->cond). */
+static struct timespec mono_after(long long ns)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	ns += t.tv_nsec;
+	t.tv_sec += (time_t)(ns / 1000000000LL);
+	t.tv_nsec = (long)(ns % 1000000000LL);
+	return t;
+}
 
 int nfc_output_prepare(struct nfc_ctx *out, const struct nfc_outq_cfg *cfg)
 {
@@ -59,8 +89,11 @@ int nfc_output_prepare(struct nfc_ctx *out, const struct nfc_outq_cfg *cfg)
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&q->cond, &attr);
+	pthread_cond_init(&q->room, &attr);
 	pthread_condattr_destroy(&attr);
 	out->q = q;
+	q->next = queues;
+	queues = q;
 	return NFC_OK;
 fail:
 	free(q->ring);
@@ -72,13 +105,23 @@ int nfc_output_push(struct nfc_ctx *out, struct nfc_batch *b)
 {
 	struct nfc_outq *q = out->q;
 	size_t fp = nfc_batch_footprint(b), dropped = 0;
+	struct timespec until;
 	int full, warn = 0;
 
 	pthread_mutex_lock(&q->lock);
-	/* An empty queue takes any batch, however large: queue_records bounds
-	 * what waits, it must not refuse a batch bigger than itself. */
-	full = q->count == q->cap || (q->count && (q->records + b->nrec > q->max_records ||
-	                                            q->bytes + fp > q->max_bytes));
+	for (;;) {
+		/* An empty queue takes any batch, however large: queue_records
+		 * bounds what waits, it must not refuse a batch bigger than
+		 * itself. */
+		full = q->count == q->cap || (q->count && (q->records + b->nrec > q->max_records ||
+		                                            q->bytes + fp > q->max_bytes));
+		if (!full || !waiting_worker || q->draining || nfc_worker_stopping(waiting_worker))
+			break;
+		until = mono_after(THROTTLE_POLL_NS);
+		q->room_waiters++;
+		pthread_cond_timedwait(&q->room, &q->lock, &until);
+		q->room_waiters--;
+	}
 	if (!full) {
 		q->ring[(q->head + q->count) % q->cap] = b;
 		q->count++;
@@ -117,21 +160,34 @@ size_t nfc_output_queued(const struct nfc_ctx *out)
 	size_t n;
 
 	pthread_mutex_lock(&q->lock);
-	n = q->records + q->buf_records;
+	n = q->records + q->inflight + q->buf_records;
 	pthread_mutex_unlock(&q->lock);
 	return n;
 }
 
-/* CLOCK_MONOTONIC now plus `ns` nanoseconds (the clock of q->cond). */
-static struct timespec mono_after(long long ns)
+/* More than half of the record or the memory bound is waiting. */
+static int over_half(const struct nfc_outq *q)
 {
-	struct timespec t;
+	return q->count > 0 && (q->records > q->max_records / 2 || q->bytes > q->max_bytes / 2);
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	ns += t.tv_nsec;
-	t.tv_sec += (time_t)(ns / 1000000000LL);
-	t.tv_nsec = (long)(ns % 1000000000LL);
-	return t;
+/* For inputs that can wait (a file): block while any output's queue is
+ * over half full. The output thread signals `room` as it takes batches;
+ * the timed wait bounds how late a shutdown is noticed. */
+NFC_EXPORT void nfc_worker_throttle(struct nfc_worker *w)
+{
+	waiting_worker = w;
+	for (struct nfc_outq *q = queues; q; q = q->next) {
+		pthread_mutex_lock(&q->lock);
+		while (over_half(q) && !q->draining && !nfc_worker_stopping(w)) {
+			struct timespec until = mono_after(THROTTLE_POLL_NS);
+
+			q->room_waiters++;
+			pthread_cond_timedwait(&q->room, &q->lock, &until);
+			q->room_waiters--;
+		}
+		pthread_mutex_unlock(&q->lock);
+	}
 }
 
 static long ms_until(const struct timespec *t)
@@ -223,6 +279,9 @@ static void encode(struct nfc_ctx *out, const struct nfc_batch *b)
 	int rc = out->plugin->output->encode(out->inst, b, &q->buf);
 
 	if (rc < 0) {
+		pthread_mutex_lock(&q->lock);
+		q->inflight = 0;
+		pthread_mutex_unlock(&q->lock);
 		nfc_buf_truncate(&q->buf, before);
 		nfc_counter_add(out, NFC_C_OUT_SEND_ERRORS, n);
 		nfc_log_remote(out, NFC_LOG_ERR, "encoding %zu records failed (%d): dropped", n, rc);
@@ -234,6 +293,7 @@ static void encode(struct nfc_ctx *out, const struct nfc_batch *b)
 		nfc_counter_add(out, NFC_C_OUT_REFUSED, n - (size_t)rc);
 	pthread_mutex_lock(&q->lock);
 	q->buf_records += (size_t)rc;
+	q->inflight = 0;
 	pthread_mutex_unlock(&q->lock);
 }
 
@@ -279,6 +339,9 @@ static void *output_thread(void *arg)
 				q->count--;
 				q->records -= b->nrec;
 				q->bytes -= nfc_batch_footprint(b);
+				q->inflight = b->nrec;
+				if (q->room_waiters)
+					pthread_cond_broadcast(&q->room);
 			}
 		}
 		if (q->count == 0 && !b && q->draining) {
@@ -346,6 +409,7 @@ void nfc_output_drain_begin(struct nfc_ctx *out)
 	q->draining = 1;
 	atomic_store(&out->abort_at_ms, (long long)q->deadline.tv_sec * 1000 + q->deadline.tv_nsec / 1000000);
 	pthread_cond_broadcast(&q->cond);
+	pthread_cond_broadcast(&q->room);
 	pthread_mutex_unlock(&q->lock);
 }
 
@@ -372,6 +436,13 @@ void nfc_output_drain_and_stop(struct nfc_ctx *out)
 	free(q->ring);
 	pthread_mutex_destroy(&q->lock);
 	pthread_cond_destroy(&q->cond);
+	pthread_cond_destroy(&q->room);
+	for (struct nfc_outq **pp = &queues; *pp; pp = &(*pp)->next) {
+		if (*pp == q) {
+			*pp = q->next;
+			break;
+		}
+	}
 	free(q);
 	out->q = NULL;
 }

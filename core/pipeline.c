@@ -90,7 +90,7 @@ static void batch_free(struct nfc_batch *b)
 	free(b->arena);
 	free(b->rec);
 	free(b->tmpl);
-	free(b->dgtime);
+	free(b->org);
 	free(b);
 }
 
@@ -103,8 +103,8 @@ static struct nfc_batch *batch_alloc(void)
 	b->arena = malloc(BATCH_ARENA);
 	b->rec = malloc(BATCH_RECORDS * sizeof(*b->rec));
 	b->tmpl = malloc(16 * sizeof(*b->tmpl));
-	b->dgtime = malloc(BATCH_DATAGRAMS * sizeof(*b->dgtime));
-	if (!b->arena || !b->rec || !b->tmpl || !b->dgtime) {
+	b->org = malloc(BATCH_DATAGRAMS * sizeof(*b->org));
+	if (!b->arena || !b->rec || !b->tmpl || !b->org) {
 		batch_free(b);
 		return NULL;
 	}
@@ -187,7 +187,7 @@ void nfc_pipeline_free(void)
 
 size_t nfc_batch_footprint(const struct nfc_batch *b)
 {
-	return sizeof(*b) + b->cap + b->caprec * sizeof(*b->rec) + b->capdg * sizeof(*b->dgtime) +
+	return sizeof(*b) + b->cap + b->caprec * sizeof(*b->rec) + b->capdg * sizeof(*b->org) +
 	       b->captmpl * sizeof(*b->tmpl);
 }
 
@@ -200,8 +200,8 @@ static struct nfc_batch *batch_compact(struct nfc_batch *b)
 	c->arena = malloc(b->used ? b->used : 1);
 	c->rec = malloc(b->nrec * sizeof(*c->rec));
 	c->tmpl = malloc(b->ntmpl * sizeof(*c->tmpl));
-	c->dgtime = malloc(b->ndg * sizeof(*c->dgtime));
-	if (!c->arena || !c->rec || !c->tmpl || !c->dgtime) {
+	c->org = malloc(b->ndg * sizeof(*c->org));
+	if (!c->arena || !c->rec || !c->tmpl || !c->org) {
 		batch_free(c);
 		return NULL;
 	}
@@ -215,7 +215,7 @@ static struct nfc_batch *batch_compact(struct nfc_batch *b)
 	c->used = c->cap = b->used;
 	c->nrec = c->caprec = b->nrec;
 	c->ntmpl = c->captmpl = b->ntmpl;
-	memcpy(c->dgtime, b->dgtime, b->ndg * sizeof(*c->dgtime));
+	memcpy(c->org, b->org, b->ndg * sizeof(*c->org));
 	c->ndg = c->capdg = b->ndg;
 	c->compact = 1;
 	b->ntmpl = 0;
@@ -225,32 +225,39 @@ static struct nfc_batch *batch_compact(struct nfc_batch *b)
 	return c;
 }
 
-/* Hand the worker's records to every output; the batch is recycled by the
- * last one to finish with it. */
-void nfc_worker_flush(struct nfc_worker *w)
+/* Hand a batch's records to every output; the batch is recycled by the
+ * last one to finish with it. Returns the batch the caller keeps filling:
+ * `b` itself (emptied) when its records were copied into a right-sized one,
+ * else NULL. */
+static struct nfc_batch *flush_batch(struct nfc_batch *b)
 {
-	struct nfc_batch *b = w->b;
+	struct nfc_batch *keep = NULL;
 
 	if (!b || b->nrec == 0)
-		return;
+		return b;
 	if (P.nout == 0) {
 		batch_reset(b);
-		return;
+		return b;
 	}
 	if (b->used < COMPACT_BELOW) {
 		struct nfc_batch *c = batch_compact(b);
 
-		if (c)
-			b = c; /* the worker keeps its (now empty) large batch */
-		else
-			w->b = NULL;
-	} else {
-		w->b = NULL;
+		if (c) {
+			keep = b; /* the worker keeps its (now empty) large batch */
+			b = c;
+		}
 	}
 	atomic_store(&b->refs, (int)P.nout);
 	for (size_t i = 0; i < P.nout; i++)
 		if (nfc_output_push(P.out[i], b) < 0)
 			nfc_batch_put(b);
+	return keep;
+}
+
+void nfc_worker_flush(struct nfc_worker *w)
+{
+	w->side = flush_batch(w->side);
+	w->b = flush_batch(w->b);
 }
 
 static struct nfc_ctx *decoder_for(uint16_t version)
@@ -285,19 +292,119 @@ static const char *addr_text(const struct sockaddr_storage *ss, char *buf, size_
 	return buf;
 }
 
+/* Make room for one more datagram's origin in b. */
+static int org_reserve(struct nfc_batch *b)
+{
+	struct nfc_origin *o;
+
+	if (b->ndg < b->capdg)
+		return NFC_OK;
+	o = realloc(b->org, 2 * b->capdg * sizeof(*o));
+	if (!o)
+		return NFC_ENOMEM;
+	b->org = o;
+	b->capdg *= 2;
+	return NFC_OK;
+}
+
+/* The sender as the core keeps it: IPv4-mapped IPv6 folded to IPv4, once
+ * here rather than in every input and decoder. */
+static void fold_source(const struct sockaddr_storage *in, struct sockaddr_storage *out, struct nfc_origin *o)
+{
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	*out = *in;
+	o->family = 0;
+	o->port = 0;
+	memset(o->addr, 0, sizeof(o->addr));
+	if (in->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)in;
+
+		if (!memcmp(s6->sin6_addr.s6_addr, v4mapped, 12)) {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)out;
+
+			memset(out, 0, sizeof(*out));
+			s4->sin_family = AF_INET;
+			s4->sin_port = s6->sin6_port;
+			memcpy(&s4->sin_addr, s6->sin6_addr.s6_addr + 12, 4);
+		}
+	}
+	if (out->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)out;
+
+		o->family = AF_INET;
+		o->port = ntohs(s4->sin_port);
+		memcpy(o->addr, &s4->sin_addr, 4);
+	} else if (out->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)out;
+
+		o->family = AF_INET6;
+		o->port = ntohs(s6->sin6_port);
+		memcpy(o->addr, s6->sin6_addr.s6_addr, 16);
+	}
+}
+
+/* Copy `len` bytes into b's arena as a datagram of origin `org` and run
+ * fn over them with a decode context of their own. Counts the records
+ * (*emitted); a datagram that yielded none gives its bytes back. The caller
+ * checked that they fit. */
+static int decode_into(struct nfc_worker *w, struct nfc_batch *b, const uint8_t *data, size_t len,
+                       const struct nfc_origin *org, const struct sockaddr_storage *src,
+                       int (*fn)(void *arg, struct nfc_decode *d, const uint8_t *p, size_t len), void *arg,
+                       struct nfc_decode *d, size_t *emitted)
+{
+	size_t nrec0 = b->nrec, used0 = b->used;
+	int rc;
+
+	*emitted = 0;
+	if (org_reserve(b) < 0)
+		return NFC_ENOMEM;
+	d->w = w;
+	d->b = b;
+	d->dgidx = (uint32_t)b->ndg;
+	d->len = len;
+	d->failed = 0;
+	d->src = *src;
+	b->org[b->ndg++] = *org;
+	memcpy(b->arena + b->used, data, len);
+	d->base = b->arena + b->used;
+	b->used += len;
+	POISON(b->arena + b->used, b->cap - b->used);
+	rc = fn(arg, d, d->base, len);
+	UNPOISON(b->arena + b->used, b->cap - b->used);
+	/* Nothing points into the copy: give the bytes back (unless replayed
+	 * data was appended after it meanwhile). */
+	if (b->nrec == nrec0 && b->ndg == d->dgidx + 1u && b->used == used0 + len) {
+		b->used = used0;
+		b->ndg--;
+	}
+	nfc_counter_add_slot(w->ctx, w->slot, NFC_C_RECORDS, b->nrec - nrec0);
+	*emitted = b->nrec - nrec0;
+	return rc < 0 || d->failed ? NFC_EMALFORMED : NFC_OK;
+}
+
+static int run_decoder(void *arg, struct nfc_decode *d, const uint8_t *p, size_t len)
+{
+	struct nfc_ctx *dec = arg;
+
+	return dec->plugin->decoder->decode(dec->inst, d, p, len);
+}
+
 int nfc_decode_datagram(struct nfc_worker *w, struct nfc_batch *b, const struct nfc_datagram *dg)
 {
 	struct nfc_ctx *in = w->ctx, *dec;
 	struct nfc_decode d;
-	size_t nrec0 = b->nrec, used0 = b->used;
+	struct nfc_origin org;
+	struct sockaddr_storage src;
+	size_t emitted;
 	uint16_t version;
-	char src[INET6_ADDRSTRLEN + 8];
+	char srctext[INET6_ADDRSTRLEN + 8];
 	int rc;
 
 	if (dg->len < 2 || dg->len > b->cap - b->used) {
 		nfc_counter_add_slot(in, w->slot, NFC_C_MALFORMED, 1);
 		nfc_log_remote(in, NFC_LOG_WARN, "datagram from %s: %zu bytes, too short or too long",
-		               addr_text(&dg->source, src, sizeof(src)), dg->len);
+		               addr_text(&dg->source, srctext, sizeof(srctext)), dg->len);
 		return NFC_EMALFORMED;
 	}
 	version = (uint16_t)(dg->data[0] << 8 | dg->data[1]);
@@ -305,46 +412,31 @@ int nfc_decode_datagram(struct nfc_worker *w, struct nfc_batch *b, const struct 
 	if (!dec) {
 		nfc_counter_add_slot(in, w->slot, NFC_C_UNKNOWN_VERSION, 1);
 		nfc_log_remote(in, NFC_LOG_WARN, "datagram from %s: unknown export version %u (%zu bytes); "
-		               "the loaded decoders handle NetFlow v5/v9 and IPFIX", addr_text(&dg->source, src,
-		               sizeof(src)), version, dg->len);
+		               "the loaded decoders handle NetFlow v5/v9 and IPFIX", addr_text(&dg->source, srctext,
+		               sizeof(srctext)), version, dg->len);
 		return NFC_EINVAL;
 	}
-	if (b->ndg == b->capdg) {
-		struct timespec *t = realloc(b->dgtime, 2 * b->capdg * sizeof(*t));
-
-		if (!t) {
-			nfc_counter_add_slot(in, w->slot, NFC_C_MALFORMED, 1);
-			nfc_log_remote(in, NFC_LOG_ERR, "out of memory: datagram dropped");
-			return NFC_ENOMEM;
-		}
-		b->dgtime = t;
-		b->capdg *= 2;
+	memset(&org, 0, sizeof(org));
+	org.received = dg->received;
+	org.version = version;
+	fold_source(&dg->source, &src, &org);
+	rc = decode_into(w, b, dg->data, dg->len, &org, &src, run_decoder, dec, &d, &emitted);
+	if (rc == NFC_ENOMEM) {
+		nfc_counter_add_slot(in, w->slot, NFC_C_MALFORMED, 1);
+		nfc_log_remote(in, NFC_LOG_ERR, "out of memory: datagram dropped");
+		return NFC_ENOMEM;
 	}
-	d.dgidx = (uint32_t)b->ndg;
-	b->dgtime[b->ndg++] = dg->received;
-	memcpy(b->arena + b->used, dg->data, dg->len);
-	d.w = w;
-	d.b = b;
-	d.dg = dg;
-	d.base = b->arena + b->used;
-	d.failed = 0;
-	b->used += dg->len;
-	POISON(b->arena + b->used, b->cap - b->used);
-	rc = dec->plugin->decoder->decode(dec->inst, &d, d.base, dg->len);
-	UNPOISON(b->arena + b->used, b->cap - b->used);
-	if (rc < 0 || d.failed) {
+	if (rc < 0) {
 		nfc_counter_add_slot(in, w->slot, NFC_C_MALFORMED, 1);
 		nfc_log_remote(in, NFC_LOG_WARN, "malformed datagram from %s (version %u, %zu bytes): skipped%s",
-		               addr_text(&dg->source, src, sizeof(src)), version, dg->len,
-		               b->nrec > nrec0 ? " after its first records" : "");
+		               addr_text(&dg->source, srctext, sizeof(srctext)), version, dg->len,
+		               emitted ? " after its first records" : "");
 		rc = NFC_EMALFORMED;
 	}
-	if (b->nrec == nrec0) {
-		b->used = used0; /* nothing points into the copy: give the bytes back */
-		b->ndg--;
-	}
-	nfc_counter_add_slot(in, w->slot, NFC_C_RECORDS, b->nrec - nrec0);
-	return rc < 0 ? rc : NFC_OK;
+	/* replayed records that did not fit in b travel in their own batch */
+	if (w->side && w->side->nrec)
+		w->side = flush_batch(w->side);
+	return rc;
 }
 
 NFC_EXPORT void nfc_submit(struct nfc_worker *w, const struct nfc_datagram *dg, size_t n)
@@ -387,8 +479,8 @@ NFC_EXPORT void nfc_submit(struct nfc_worker *w, const struct nfc_datagram *dg, 
 	/* Hold the batch while it is young and small, so light traffic still
 	 * travels in batches; an empty call (the input's idle tick) flushes. */
 	if (w->b && (n == 0 || w->b->used >= w->b->cap / 2 ||
-	             (last.tv_sec - w->b->dgtime[0].tv_sec) * 1000000000L +
-	                     (last.tv_nsec - w->b->dgtime[0].tv_nsec) >=
+	             (last.tv_sec - w->b->org[0].received.tv_sec) * 1000000000L +
+	                     (last.tv_nsec - w->b->org[0].received.tv_nsec) >=
 	                     HOLD_NS))
 		nfc_worker_flush(w);
 }
@@ -398,7 +490,7 @@ NFC_EXPORT int nfc_emit(struct nfc_decode *d, struct nfc_template *t, const uint
 	struct nfc_batch *b = d->b;
 	long rl;
 
-	if (data < d->base || data > d->base + d->dg->len || len > (size_t)(d->base + d->dg->len - data)) {
+	if (data < d->base || data > d->base + d->len || len > (size_t)(d->base + d->len - data)) {
 		d->failed = 1;
 		return NFC_EINVAL;
 	}
@@ -446,12 +538,100 @@ NFC_EXPORT int nfc_emit(struct nfc_decode *d, struct nfc_template *t, const uint
 
 NFC_EXPORT const struct sockaddr *nfc_decode_source(const struct nfc_decode *d)
 {
-	return (const struct sockaddr *)&d->dg->source;
+	return (const struct sockaddr *)&d->src;
 }
 
 NFC_EXPORT struct timespec nfc_decode_time(const struct nfc_decode *d)
 {
-	return d->dg->received;
+	return d->b->org[d->dgidx].received;
+}
+
+NFC_EXPORT unsigned nfc_decode_worker(const struct nfc_decode *d)
+{
+	return d->w->index;
+}
+
+NFC_EXPORT void nfc_decode_set_origin(struct nfc_decode *d, uint16_t version, uint32_t domain, uint64_t export_ms)
+{
+	struct nfc_origin *o = &d->b->org[d->dgidx];
+
+	o->version = version;
+	o->domain = domain;
+	o->export_ms = export_ms;
+}
+
+NFC_EXPORT void nfc_decode_set_uptime(struct nfc_decode *d, uint32_t uptime_ms)
+{
+	d->b->org[d->dgidx].uptime_ms = uptime_ms;
+	d->b->org[d->dgidx].has_uptime = 1;
+}
+
+NFC_EXPORT void nfc_decode_set_sampling(struct nfc_decode *d, uint32_t interval)
+{
+	d->b->org[d->dgidx].sampling = interval;
+}
+
+NFC_EXPORT struct nfc_held *nfc_hold(struct nfc_decode *d, const uint8_t *p, size_t len)
+{
+	struct nfc_held *h;
+
+	if (p < d->base || len > d->len || p > d->base + d->len - len) {
+		d->failed = 1;
+		return NULL;
+	}
+	h = malloc(sizeof(*h) + len);
+	if (!h)
+		return NULL;
+	h->org = d->b->org[d->dgidx];
+	h->src = d->src;
+	h->len = len;
+	memcpy(h->data, p, len);
+	return h;
+}
+
+NFC_EXPORT int nfc_replay(struct nfc_decode *d, struct nfc_held *h,
+                          int (*fn)(void *arg, struct nfc_decode *sub, const uint8_t *p, size_t len), void *arg)
+{
+	struct nfc_worker *w = d->w;
+	struct nfc_batch *b = d->b;
+	struct nfc_decode sub;
+	size_t emitted;
+	int rc;
+
+	if (h->len > b->cap - b->used) {
+		/* The current batch is full: the replay goes into the worker's
+		 * side batch, flushed after the datagram being decoded. */
+		if (w->side && h->len > w->side->cap - w->side->used)
+			w->side = flush_batch(w->side);
+		if (!w->side)
+			w->side = nfc_batch_get();
+		if (!w->side)
+			return NFC_ENOMEM;
+		b = w->side;
+		if (h->len > b->cap - b->used)
+			return NFC_ETOOBIG;
+	}
+	rc = decode_into(w, b, h->data, h->len, &h->org, &h->src, fn, arg, &sub, &emitted);
+	if (rc < 0 && rc != NFC_ENOMEM) {
+		nfc_counter_add_slot(w->ctx, w->slot, NFC_C_MALFORMED, 1);
+		rc = NFC_EMALFORMED;
+	}
+	return rc;
+}
+
+NFC_EXPORT size_t nfc_held_size(const struct nfc_held *h)
+{
+	return sizeof(*h) + h->len;
+}
+
+NFC_EXPORT struct timespec nfc_held_time(const struct nfc_held *h)
+{
+	return h->org.received;
+}
+
+NFC_EXPORT void nfc_held_free(struct nfc_held *h)
+{
+	free(h);
 }
 
 NFC_EXPORT size_t nfc_batch_count(const struct nfc_batch *b)
@@ -463,21 +643,72 @@ NFC_EXPORT struct timespec nfc_batch_time(const struct nfc_batch *b)
 {
 	struct timespec none = { 0, 0 };
 
-	return b->ndg ? b->dgtime[0] : none;
+	return b->ndg ? b->org[0].received : none;
+}
+
+static const struct nfc_origin *rec_origin(const struct nfc_batch *b, size_t i)
+{
+	return i < b->nrec ? &b->org[b->rec[i].dg] : NULL;
 }
 
 NFC_EXPORT struct timespec nfc_batch_record_time(const struct nfc_batch *b, size_t i)
 {
+	const struct nfc_origin *o = rec_origin(b, i);
 	struct timespec none = { 0, 0 };
 
-	return i < b->nrec ? b->dgtime[b->rec[i].dg] : none;
+	return o ? o->received : none;
+}
+
+NFC_EXPORT socklen_t nfc_batch_record_exporter(const struct nfc_batch *b, size_t i, struct sockaddr_storage *out)
+{
+	const struct nfc_origin *o = rec_origin(b, i);
+
+	memset(out, 0, sizeof(*out));
+	if (o && o->family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)out;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(o->port);
+		memcpy(&s4->sin_addr, o->addr, 4);
+		return sizeof(*s4);
+	}
+	if (o && o->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)out;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(o->port);
+		memcpy(s6->sin6_addr.s6_addr, o->addr, 16);
+		return sizeof(*s6);
+	}
+	return 0;
+}
+
+NFC_EXPORT uint32_t nfc_batch_record_domain(const struct nfc_batch *b, size_t i)
+{
+	const struct nfc_origin *o = rec_origin(b, i);
+
+	return o ? o->domain : 0;
+}
+
+NFC_EXPORT uint64_t nfc_batch_record_export_time(const struct nfc_batch *b, size_t i)
+{
+	const struct nfc_origin *o = rec_origin(b, i);
+
+	return o ? o->export_ms : 0;
+}
+
+NFC_EXPORT uint16_t nfc_batch_record_version(const struct nfc_batch *b, size_t i)
+{
+	const struct nfc_origin *o = rec_origin(b, i);
+
+	return o ? o->version : 0;
 }
 
 NFC_EXPORT int nfc_batch_json(const struct nfc_batch *b, size_t i, struct nfc_buf *out)
 {
 	if (i >= b->nrec)
 		return NFC_EINVAL;
-	return nfc_json_record(b->rec[i].t, b->rec[i].data, b->rec[i].len, out);
+	return nfc_json_record(b->rec[i].t, b->rec[i].data, b->rec[i].len, &b->org[b->rec[i].dg], out);
 }
 
 NFC_EXPORT void nfc_worker_drops(struct nfc_worker *w, uint64_t n)

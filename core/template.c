@@ -13,7 +13,14 @@ static size_t value_max(enum nfc_field_kind kind, size_t len)
 	switch (kind) {
 	case NFC_FIELD_UINT:
 	case NFC_FIELD_INT:
-		return len <= 8 ? 20 : 2 * len + 2;
+	case NFC_FIELD_TIME_S:
+	case NFC_FIELD_TIME_MS:
+	case NFC_FIELD_TIME_US:
+	case NFC_FIELD_TIME_NS:
+	case NFC_FIELD_BOOL:
+		return len <= 8 ? 21 : 2 * len + 2;
+	case NFC_FIELD_FLOAT:
+		return len == 4 || len == 8 ? 32 : 2 * len + 2;
 	case NFC_FIELD_IPV4:
 		return len == 4 ? 17 : 2 * len + 2;
 	case NFC_FIELD_IPV6:
@@ -26,22 +33,79 @@ static size_t value_max(enum nfc_field_kind kind, size_t len)
 		return 2 * len + 2;
 	case NFC_FIELD_SKIP:
 		return 0;
+	case NFC_FIELD_EXPORTER:
+		return 48;
+	case NFC_FIELD_SAMPLING:
+	case NFC_FIELD_UPTIME_SECS:
+	case NFC_FIELD_TIME_SECS:
+	case NFC_FIELD_DELTA_SECS:
+		return 21;
 	}
 	return 2 * len + 2;
+}
+
+static int derived(enum nfc_field_kind k)
+{
+	return k >= NFC_FIELD_EXPORTER;
+}
+
+static int time_derived(enum nfc_field_kind k)
+{
+	return k == NFC_FIELD_UPTIME_SECS || k == NFC_FIELD_TIME_SECS || k == NFC_FIELD_DELTA_SECS;
+}
+
+/* How many fields before index i have the same name: the key of field i
+ * gets "_<n+1>" when n > 0 (RFC 7011 section 8 lets an element repeat). */
+static unsigned repeats_before(const struct nfc_field *fields, size_t i)
+{
+	unsigned n = 0;
+
+	if (derived(fields[i].kind) && fields[i].kind != NFC_FIELD_SAMPLING && !time_derived(fields[i].kind))
+		return 0;
+	for (size_t j = 0; j < i; j++)
+		if (fields[j].kind != NFC_FIELD_SKIP && fields[i].kind != NFC_FIELD_SKIP &&
+		    !strcmp(fields[j].name, fields[i].name))
+			n++;
+	return n;
+}
+
+/* Write ,"NAME": (NAME escaped, with its repeat suffix) at dst. */
+static size_t put_key(char *dst, const char *name, unsigned rep)
+{
+	size_t off = 0;
+
+	dst[off++] = ',';
+	dst[off++] = '"';
+	off += nfc_json_escape(dst + off, (const uint8_t *)name, strlen(name));
+	if (rep) {
+		dst[off++] = '_';
+		off += nfc_fmt_u64(dst + off, rep + 1);
+	}
+	dst[off++] = '"';
+	dst[off++] = ':';
+	return off;
 }
 
 NFC_EXPORT struct nfc_template *nfc_template_new(struct nfc_ctx *ctx, const struct nfc_field *fields,
                                                  size_t nfields)
 {
+	static const char exp4[] = "exporterIPv4Address", exp6[] = "exporterIPv6Address";
 	struct nfc_template *t;
 	size_t keybytes = 0, off = 0, i;
 
+	(void)ctx;
 	if (nfields > 65535)
 		return NULL;
 	for (i = 0; i < nfields; i++) {
-		if (!fields[i].name || fields[i].kind < NFC_FIELD_UINT || fields[i].kind > NFC_FIELD_SKIP)
+		const struct nfc_field *f = &fields[i];
+
+		if (!f->name || f->kind < NFC_FIELD_UINT || f->kind > NFC_FIELD_DELTA_SECS)
 			return NULL;
-		keybytes += 4 + 6 * strlen(fields[i].name);
+		if (time_derived(f->kind) && (f->src >= i || derived(fields[f->src].kind) ||
+		                              (fields[f->src].flags & NFC_FIELD_F_VARLEN)))
+			return NULL;
+		/* name, escaped, a repeat suffix, the punctuation; EXPORTER has two */
+		keybytes += 2 * (10 + 6 * strlen(f->name) + sizeof(exp4));
 	}
 	t = calloc(1, sizeof(*t) + nfields * sizeof(t->ops[0]));
 	if (!t)
@@ -59,20 +123,37 @@ NFC_EXPORT struct nfc_template *nfc_template_new(struct nfc_ctx *ctx, const stru
 		struct nfc_jop *op = &t->ops[i];
 		size_t start = off;
 
-		t->keys[off++] = ',';
-		t->keys[off++] = '"';
-		off += nfc_json_escape(t->keys + off, (const uint8_t *)f->name, strlen(f->name));
-		t->keys[off++] = '"';
-		t->keys[off++] = ':';
 		op->kind = (uint8_t)f->kind;
-		op->len = f->length;
+		op->flags = (uint8_t)(f->flags & (NFC_FIELD_F_VARLEN | NFC_FIELD_F_SCALE));
 		op->key_off = (uint32_t)start;
-		op->key_len = (uint16_t)(off - start);
-		if (f->length == NFC_FIELD_VARLEN) {
+		if (f->kind == NFC_FIELD_EXPORTER) {
+			off += put_key(t->keys + off, exp4, 0);
+			op->key_len = (uint16_t)(off - start);
+			off += put_key(t->keys + off, exp6, 0);
+		} else {
+			off += put_key(t->keys + off, f->name, repeats_before(fields, i));
+			op->key_len = (uint16_t)(off - start);
+		}
+		if (time_derived(f->kind)) {
+			struct nfc_jop *src = &t->ops[f->src];
+
+			if (!src->slot) {
+				if (t->nslots == NFC_JSON_SLOTS)
+					goto invalid;
+				src->slot = (uint8_t)++t->nslots;
+			}
+			op->src = src->slot;
+			op->src_kind = src->kind;
+		}
+		if (derived(f->kind)) {
+			op->flags = 0;
+			t->maxjson += op->key_len + value_max(f->kind, 0);
+		} else if (op->flags & NFC_FIELD_F_VARLEN) {
 			t->varlen = 1;
 			t->minlen += 1;
 			t->maxjson += op->key_len + 2;
 		} else {
+			op->len = f->length;
 			t->minlen += f->length;
 			/* what nfc_json_record() writes: a key and value for every
 			 * field but SKIP, zero-length ones only for STRING ("") */
@@ -81,16 +162,18 @@ NFC_EXPORT struct nfc_template *nfc_template_new(struct nfc_ctx *ctx, const stru
 		}
 	}
 	t->reclen = t->varlen ? 0 : t->minlen;
-	if (t->minlen == 0) {
-		/* A record of no bytes: a decoder stepping by its length would
-		 * never advance. */
-		nfc_template_put(t);
-		return NULL;
-	}
+	/* A record of no bytes: a decoder stepping by its length would never
+	 * advance. */
+	if (t->minlen == 0)
+		goto invalid;
 	return t;
+
+invalid:
+	nfc_template_put(t);
+	return NULL;
 }
 
-struct nfc_template *nfc_template_get(struct nfc_template *t)
+NFC_EXPORT struct nfc_template *nfc_template_get(struct nfc_template *t)
 {
 	atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
 	return t;
@@ -109,6 +192,11 @@ NFC_EXPORT size_t nfc_template_record_len(const struct nfc_template *t)
 	return t->reclen;
 }
 
+NFC_EXPORT size_t nfc_template_min_len(const struct nfc_template *t)
+{
+	return t->minlen;
+}
+
 long nfc_template_measure(const struct nfc_template *t, const uint8_t *p, size_t avail)
 {
 	size_t off = 0, i;
@@ -118,7 +206,8 @@ long nfc_template_measure(const struct nfc_template *t, const uint8_t *p, size_t
 	for (i = 0; i < t->nops; i++) {
 		size_t hdr = 0, len = t->ops[i].len;
 
-		if (len == NFC_FIELD_VARLEN && nfc_varlen_prefix(p + off, avail - off, &hdr, &len) < 0)
+		if ((t->ops[i].flags & NFC_FIELD_F_VARLEN) &&
+		    nfc_varlen_prefix(p + off, avail - off, &hdr, &len) < 0)
 			return -1;
 		if (avail - off < hdr + len)
 			return -1;

@@ -317,7 +317,9 @@ NFC_EXPORT void nfc_worker_drops(struct nfc_worker *w, uint64_t n);
 NFC_EXPORT unsigned nfc_worker_index(const struct nfc_worker *w);
 /** For inputs that can wait (a file being read): block while any output's
  *  memory queue is more than half full, so nothing is dropped for want of
- *  room. Returns early when the daemon stops. */
+ *  room. Returns early when the daemon stops. From its first call on, a
+ *  batch of this worker that finds a queue full also waits for room rather
+ *  than being dropped (a batch can be larger than half a small queue). */
 NFC_EXPORT void nfc_worker_throttle(struct nfc_worker *w);
 /** Non-zero once the daemon is shutting down: run() must return soon
  *  (block at most ~250 ms at a time). */

@@ -1,0 +1,241 @@
+/*
+ * flowlib: what the NetFlow decoders share, written once.
+ *
+ *  - a bounds-checked cursor over the datagram (every read is checked);
+ *  - a bounded table of exporter streams (exporter address, UDP port for v5,
+ *    observation domain / source id / engine), shared by every input worker,
+ *    least recently seen first out;
+ *  - per stream: sequence accounting, the template cache (v9, IPFIX), data
+ *    held until its template arrives, and what options data announced
+ *    (sampling interval, system init time);
+ *  - saving templates and options knowledge to state_dir, and restoring them.
+ *
+ * Locking: the table's lock is taken once per datagram (lookup and LRU
+ * touch), a stream's lock once per set; never per record. Lock order: a
+ * thread holding a stream's lock may take the table's lock (eviction), never
+ * the other way round. Streams are reference counted, so an evicted stream
+ * lives until the last datagram using it is decoded.
+ */
+#ifndef NFC_FLOWLIB_H
+#define NFC_FLOWLIB_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "nfc/plugin.h"
+
+/* ------------------------------------------------------------------------ */
+/* Cursor                                                                   */
+
+struct fl_cur {
+	const uint8_t *p;
+	size_t left;
+};
+
+/* The next n bytes, advancing; NULL (cursor unchanged) when fewer remain. */
+static inline const uint8_t *fl_take(struct fl_cur *c, size_t n)
+{
+	const uint8_t *q;
+
+	if (n > c->left)
+		return NULL;
+	q = c->p;
+	c->p += n;
+	c->left -= n;
+	return q;
+}
+
+static inline uint16_t fl_be16(const uint8_t *q)
+{
+	return (uint16_t)((unsigned)q[0] << 8 | q[1]);
+}
+
+static inline uint32_t fl_be32(const uint8_t *q)
+{
+	return (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 8 | q[3];
+}
+
+static inline int fl_u8(struct fl_cur *c, uint8_t *v)
+{
+	const uint8_t *q = fl_take(c, 1);
+
+	if (!q)
+		return NFC_EMALFORMED;
+	*v = q[0];
+	return NFC_OK;
+}
+
+static inline int fl_u16(struct fl_cur *c, uint16_t *v)
+{
+	const uint8_t *q = fl_take(c, 2);
+
+	if (!q)
+		return NFC_EMALFORMED;
+	*v = fl_be16(q);
+	return NFC_OK;
+}
+
+static inline int fl_u32(struct fl_cur *c, uint32_t *v)
+{
+	const uint8_t *q = fl_take(c, 4);
+
+	if (!q)
+		return NFC_EMALFORMED;
+	*v = fl_be32(q);
+	return NFC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sequence accounting                                                      */
+
+/* What one export's sequence number says. */
+struct fl_seq {
+	uint8_t used;
+	uint16_t port;     /* the transport session (UDP source port) it follows */
+	uint32_t expected; /* sequence of the next export */
+	uint32_t uptime;   /* sysUptime of the newest export (v5, v9) */
+	uint64_t missing;  /* units counted in gaps that have not turned up */
+};
+
+struct fl_seq_result {
+	uint64_t gap, late;
+	int reset;
+};
+
+/* Account one export: `seq` its sequence number, `units` what it adds to it
+ * (flows for v5, 1 for v9, data records for IPFIX), `window` how far back a
+ * late export may be. `has_uptime`: the uptime can tell a reboot. */
+void fl_seq_track(struct fl_seq *s, uint32_t seq, uint32_t units, uint32_t window, uint32_t uptime,
+                  int has_uptime, struct fl_seq_result *r);
+
+/* ------------------------------------------------------------------------ */
+/* Streams and their templates                                              */
+
+/* Identity of an exporter stream. All uint8_t/aligned: no padding. */
+struct fl_key {
+	uint8_t family; /* AF_INET, AF_INET6, 0: unknown sender */
+	uint8_t zero;
+	uint16_t port;  /* UDP source port where it scopes the stream (v5), else 0 */
+	uint32_t domain;
+	uint8_t addr[16];
+};
+
+/* One field of a template as the wire described it. */
+struct fl_field {
+	uint16_t id;  /* without the enterprise bit */
+	uint16_t len; /* 65535: variable length */
+	uint32_t pen; /* enterprise number, 0: IANA */
+};
+
+/* A template as the decoder knows it: the wire description, the compiled
+ * record layout, and what options records of it announce. Immutable once
+ * published; replaced whole. */
+struct fl_tmpl {
+	atomic_int refs;
+	uint16_t id;
+	uint8_t options;  /* an options template */
+	uint8_t restored; /* loaded from state_dir and not yet sent again */
+	uint16_t nfields, nscope;
+	struct nfc_template *t; /* NULL: not compiled (an options template whose
+	                           records are not forwarded still has one) */
+	size_t mem;             /* bytes counted against template_memory */
+	/* options fields of interest: index in f[] + 1, 0 when absent */
+	uint16_t o_interval, o_pkt_interval, o_pkt_space, o_size, o_population, o_init_ms;
+	struct fl_field f[];
+};
+
+struct fl_pending {
+	struct fl_pending *next;
+	uint16_t tid;
+	struct nfc_held *h;
+	size_t mem;
+	time_t held_at; /* CLOCK_MONOTONIC seconds (a capture's times may be old) */
+	uint64_t export_ms;
+};
+
+struct fl_stream {
+	struct fl_key key;
+	atomic_int refs;
+	pthread_mutex_t lock;
+	struct fl_stream *hnext;            /* hash chain (table lock) */
+	struct fl_stream *lru_prev, *lru_next; /* table lock */
+	int dead;                           /* evicted (table lock) */
+	/* the rest under the stream's lock */
+	struct fl_tmpl **tmpl; /* sorted by id */
+	size_t ntmpl, captmpl;
+	struct fl_pending *pend, *pend_tail;
+	size_t npend, pend_bytes;
+	uint32_t sampling;  /* announced sampling interval, 0: none */
+	uint64_t init_ms;   /* IPFIX systemInitTimeMilliseconds, 0: unknown */
+	struct fl_seq seq[4]; /* one per transport session seen lately */
+	time_t last_seen;
+	uint64_t datagrams, records;
+};
+
+/* Limits and options of a template decoder instance (its parameters). */
+struct fl_cfg {
+	int options_records, add_exporter, add_sampling, add_times, renormalize, save_templates;
+	long long max_exporters, max_templates, hold_sets, hold_seconds;
+	unsigned long long hold_bytes, hold_memory, template_memory;
+};
+
+struct fl_table;
+
+/* Compile a template into the layout records are emitted with (the
+ * decoder's naming); NULL when it cannot be. */
+typedef struct nfc_template *(*fl_compile_fn)(void *arg, const struct fl_tmpl *t);
+
+struct fl_table *fl_table_new(struct nfc_ctx *ctx, const struct fl_cfg *cfg, const char *state_name,
+                              fl_compile_fn compile, void *arg);
+void fl_table_free(struct fl_table *tb);
+
+/* The stream of `key`, created when new (NULL: no memory). Takes a
+ * reference: give it back with fl_stream_put(). */
+struct fl_stream *fl_stream_get(struct fl_table *tb, const struct fl_key *key);
+void fl_stream_put(struct fl_table *tb, struct fl_stream *s);
+/* Fill a key from the datagram's sender. */
+void fl_key_make(struct fl_key *k, const struct sockaddr *sa, uint16_t port, uint32_t domain);
+/* "192.0.2.1 domain 7" for log lines. */
+const char *fl_key_text(const struct fl_key *k, char *buf, size_t len);
+
+/* Under the stream's lock: */
+struct fl_tmpl *fl_tmpl_find(struct fl_stream *s, uint16_t id);
+/* Allocate a template description of n fields (refs 1). */
+struct fl_tmpl *fl_tmpl_alloc(uint16_t id, int options, uint16_t nfields, uint16_t nscope);
+void fl_tmpl_put(struct fl_tmpl *t);
+/* Publish t (taking over the caller's reference): an identical template
+ * already there is kept (the exporter's periodic resend costs no compile);
+ * otherwise t is compiled and replaces it. Returns the template in place,
+ * or NULL when refused (limits, no memory: counted and logged). *changed
+ * says whether a new layout was published. Takes the table lock only to
+ * evict. */
+struct fl_tmpl *fl_tmpl_publish(struct fl_table *tb, struct fl_stream *s, struct fl_tmpl *t, int *changed);
+/* Withdraw one template (id) or, with all, every template (IPFIX). */
+void fl_tmpl_withdraw(struct fl_table *tb, struct fl_stream *s, uint16_t id, int all);
+/* Hold `len` bytes of set data for template `tid` (counted, bounded). */
+void fl_hold(struct fl_table *tb, struct fl_stream *s, struct nfc_decode *d, uint16_t tid, const uint8_t *p,
+             size_t len, uint64_t export_ms);
+/* Detach the held data of template `tid`, oldest first (the caller
+ * replays then frees each with fl_pending_free). */
+struct fl_pending *fl_take_pending(struct fl_table *tb, struct fl_stream *s, uint16_t tid);
+void fl_pending_free(struct fl_table *tb, struct fl_pending *p);
+/* Options knowledge changed: saved with the templates. */
+void fl_table_dirty(struct fl_table *tb);
+
+/* Once a second: expire held data, save the state when it changed. */
+void fl_table_tick(struct fl_table *tb);
+/* Write the state now (at stop). */
+void fl_table_save(struct fl_table *tb);
+
+/* Counter ids of the table (registered by fl_table_new). */
+struct fl_counters {
+	int templates, templates_refused, withdrawals, exporters_evicted, no_template, held, replayed,
+	    restored, seq_gap, seq_late, seq_reset;
+};
+const struct fl_counters *fl_table_counters(const struct fl_table *tb);
+
+#endif

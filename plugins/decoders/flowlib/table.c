@@ -1,0 +1,614 @@
+/*
+ * The exporter table: streams keyed by exporter (address, port where it
+ * scopes, domain), a hash with chains and a least-recently-seen list, both
+ * under the table's lock; each stream's templates, held data and options
+ * knowledge under the stream's own lock.
+ *
+ * Bounds (each with a counter and a rate-limited warning): max_exporters
+ * streams (the least recently seen one is evicted for a new one);
+ * max_templates per stream (more are refused); template_memory for all
+ * templates (least recently seen streams other than the one adding are
+ * evicted to make room); hold_sets and hold_bytes of held data per stream
+ * (the oldest is dropped) and hold_memory in all (new data is not held);
+ * hold_seconds of age. Held data that is dropped or expires is counted in
+ * no_template.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flowlib.h"
+#include "state.h"
+
+struct fl_table {
+	struct nfc_ctx *ctx;
+	const struct fl_cfg *cfg;
+	fl_compile_fn compile;
+	void *arg;
+	pthread_mutex_t lock;
+	struct fl_stream **bucket;
+	size_t nbucket, nstreams;
+	struct fl_stream lru; /* sentinel: lru.lru_next is the most recent */
+	atomic_size_t tmpl_mem, hold_mem;
+	atomic_int dirty;
+	time_t saved_at;
+	char *state_path;
+	struct fl_counters c;
+};
+
+static uint32_t key_hash(const struct fl_key *k)
+{
+	const uint8_t *p = (const uint8_t *)k;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < sizeof(*k); i++) {
+		h ^= p[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+void fl_key_make(struct fl_key *k, const struct sockaddr *sa, uint16_t port, uint32_t domain)
+{
+	memset(k, 0, sizeof(*k));
+	k->domain = domain;
+	k->port = port;
+	if (sa && sa->sa_family == AF_INET) {
+		k->family = AF_INET;
+		memcpy(k->addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa && sa->sa_family == AF_INET6) {
+		k->family = AF_INET6;
+		memcpy(k->addr, ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr, 16);
+	}
+}
+
+const char *fl_key_text(const struct fl_key *k, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "unknown sender";
+
+	if (k->family)
+		inet_ntop(k->family, k->addr, a, sizeof(a));
+	snprintf(buf, len, "%s domain %u", a, k->domain);
+	return buf;
+}
+
+const struct fl_counters *fl_table_counters(const struct fl_table *tb)
+{
+	return &tb->c;
+}
+
+static void count(struct fl_table *tb, int id, uint64_t n)
+{
+	if (id >= 0 && n)
+		nfc_counter_add(tb->ctx, id, n);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Templates                                                                */
+
+struct fl_tmpl *fl_tmpl_alloc(uint16_t id, int options, uint16_t nfields, uint16_t nscope)
+{
+	struct fl_tmpl *t = calloc(1, sizeof(*t) + (size_t)nfields * sizeof(t->f[0]));
+
+	if (!t)
+		return NULL;
+	atomic_init(&t->refs, 1);
+	t->id = id;
+	t->options = (uint8_t)!!options;
+	t->nfields = nfields;
+	t->nscope = nscope;
+	return t;
+}
+
+void fl_tmpl_put(struct fl_tmpl *t)
+{
+	if (!t || atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	nfc_template_put(t->t);
+	free(t);
+}
+
+static size_t tmpl_index(const struct fl_stream *s, uint16_t id, int *found)
+{
+	size_t lo = 0, hi = s->ntmpl;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (s->tmpl[mid]->id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < s->ntmpl && s->tmpl[lo]->id == id;
+	return lo;
+}
+
+struct fl_tmpl *fl_tmpl_find(struct fl_stream *s, uint16_t id)
+{
+	int found;
+	size_t i = tmpl_index(s, id, &found);
+
+	return found ? s->tmpl[i] : NULL;
+}
+
+static int same_layout(const struct fl_tmpl *a, const struct fl_tmpl *b)
+{
+	return a->options == b->options && a->nfields == b->nfields && a->nscope == b->nscope &&
+	       !memcmp(a->f, b->f, a->nfields * sizeof(a->f[0]));
+}
+
+/* Where options records of t announce what flowlib keeps. */
+static void find_options_fields(struct fl_tmpl *t)
+{
+	for (uint16_t i = t->nscope; i < t->nfields; i++) {
+		uint16_t *slot = NULL;
+
+		if (t->f[i].pen)
+			continue;
+		switch (t->f[i].id) {
+		case 34: /* samplingInterval / SAMPLING_INTERVAL */
+		case 50: /* samplerRandomInterval / FLOW_SAMPLER_RANDOM_INTERVAL */
+			slot = &t->o_interval;
+			break;
+		case 305: slot = &t->o_pkt_interval; break;
+		case 306: slot = &t->o_pkt_space; break;
+		case 309: slot = &t->o_size; break;
+		case 310: slot = &t->o_population; break;
+		case 160: slot = &t->o_init_ms; break;
+		}
+		if (slot && !*slot)
+			*slot = (uint16_t)(i + 1);
+	}
+}
+
+static void stream_evict_for(struct fl_table *tb, struct fl_stream *keep);
+
+struct fl_tmpl *fl_tmpl_publish(struct fl_table *tb, struct fl_stream *s, struct fl_tmpl *t, int *changed)
+{
+	char who[96];
+	int found;
+	size_t i = tmpl_index(s, t->id, &found);
+
+	*changed = 0;
+	if (found && same_layout(s->tmpl[i], t) && s->tmpl[i]->t) {
+		s->tmpl[i]->restored = 0;
+		fl_tmpl_put(t);
+		return s->tmpl[i];
+	}
+	if (!found && s->ntmpl >= (size_t)tb->cfg->max_templates) {
+		count(tb, tb->c.templates_refused, 1);
+		nfc_log_remote(tb->ctx, NFC_LOG_WARN, "%s: template %u refused: the exporter already has %zu "
+		               "templates (raise max_templates)", fl_key_text(&s->key, who, sizeof(who)), t->id,
+		               s->ntmpl);
+		fl_tmpl_put(t);
+		return NULL;
+	}
+	find_options_fields(t);
+	t->t = tb->compile(tb->arg, t);
+	if (!t->t) {
+		count(tb, tb->c.templates_refused, 1);
+		nfc_log_remote(tb->ctx, NFC_LOG_WARN, "%s: template %u of %u fields cannot be used "
+		               "(no memory, or records of no bytes)", fl_key_text(&s->key, who, sizeof(who)),
+		               t->id, t->nfields);
+		fl_tmpl_put(t);
+		return NULL;
+	}
+	t->mem = sizeof(*t) + t->nfields * (sizeof(t->f[0]) + 64) + 256;
+	if (atomic_fetch_add(&tb->tmpl_mem, t->mem) + t->mem > tb->cfg->template_memory)
+		stream_evict_for(tb, s);
+	if (!found) {
+		if (s->ntmpl == s->captmpl) {
+			size_t cap = s->captmpl ? 2 * s->captmpl : 8;
+			struct fl_tmpl **n = realloc(s->tmpl, cap * sizeof(*n));
+
+			if (!n) {
+				atomic_fetch_sub(&tb->tmpl_mem, t->mem);
+				fl_tmpl_put(t);
+				return NULL;
+			}
+			s->tmpl = n;
+			s->captmpl = cap;
+		}
+		memmove(s->tmpl + i + 1, s->tmpl + i, (s->ntmpl - i) * sizeof(*s->tmpl));
+		s->ntmpl++;
+	} else {
+		atomic_fetch_sub(&tb->tmpl_mem, s->tmpl[i]->mem);
+		fl_tmpl_put(s->tmpl[i]); /* records already emitted keep their layout */
+	}
+	s->tmpl[i] = t;
+	*changed = 1;
+	count(tb, tb->c.templates, 1);
+	atomic_store(&tb->dirty, 1);
+	return t;
+}
+
+static void tmpl_remove(struct fl_table *tb, struct fl_stream *s, size_t i)
+{
+	atomic_fetch_sub(&tb->tmpl_mem, s->tmpl[i]->mem);
+	fl_tmpl_put(s->tmpl[i]);
+	memmove(s->tmpl + i, s->tmpl + i + 1, (s->ntmpl - i - 1) * sizeof(*s->tmpl));
+	s->ntmpl--;
+}
+
+void fl_tmpl_withdraw(struct fl_table *tb, struct fl_stream *s, uint16_t id, int all)
+{
+	int found;
+	size_t i;
+
+	if (all) {
+		count(tb, tb->c.withdrawals, s->ntmpl);
+		while (s->ntmpl)
+			tmpl_remove(tb, s, s->ntmpl - 1);
+	} else {
+		i = tmpl_index(s, id, &found);
+		if (!found)
+			return;
+		count(tb, tb->c.withdrawals, 1);
+		tmpl_remove(tb, s, i);
+	}
+	atomic_store(&tb->dirty, 1);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Held data                                                                */
+
+void fl_pending_free(struct fl_table *tb, struct fl_pending *p)
+{
+	atomic_fetch_sub(&tb->hold_mem, p->mem);
+	nfc_held_free(p->h);
+	free(p);
+}
+
+static void drop_oldest(struct fl_table *tb, struct fl_stream *s, const char *why)
+{
+	struct fl_pending *p = s->pend;
+	char who[96];
+
+	s->pend = p->next;
+	if (!s->pend)
+		s->pend_tail = NULL;
+	s->npend--;
+	s->pend_bytes -= p->mem;
+	count(tb, tb->c.no_template, 1);
+	nfc_log_remote(tb->ctx, NFC_LOG_WARN, "%s: data set for template %u dropped undecoded: %s",
+	               fl_key_text(&s->key, who, sizeof(who)), p->tid, why);
+	fl_pending_free(tb, p);
+}
+
+void fl_hold(struct fl_table *tb, struct fl_stream *s, struct nfc_decode *d, uint16_t tid, const uint8_t *p,
+             size_t len, uint64_t export_ms)
+{
+	struct fl_pending *pe;
+	struct timespec now;
+	char who[96];
+
+	if (tb->cfg->hold_sets == 0 || len > tb->cfg->hold_bytes ||
+	    atomic_load(&tb->hold_mem) + len > tb->cfg->hold_memory) {
+		count(tb, tb->c.no_template, 1);
+		nfc_log_remote(tb->ctx, NFC_LOG_WARN, "%s: data set for template %u before its template, "
+		               "not held (hold_memory %llu bytes in use or hold disabled)",
+		               fl_key_text(&s->key, who, sizeof(who)), tid,
+		               (unsigned long long)atomic_load(&tb->hold_mem));
+		return;
+	}
+	pe = calloc(1, sizeof(*pe));
+	if (!pe || !(pe->h = nfc_hold(d, p, len))) {
+		free(pe);
+		count(tb, tb->c.no_template, 1);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pe->held_at = now.tv_sec;
+	pe->tid = tid;
+	pe->export_ms = export_ms;
+	pe->mem = sizeof(*pe) + nfc_held_size(pe->h);
+	atomic_fetch_add(&tb->hold_mem, pe->mem);
+	while (s->pend && (s->npend >= (size_t)tb->cfg->hold_sets || s->pend_bytes + pe->mem > tb->cfg->hold_bytes))
+		drop_oldest(tb, s, "the exporter's held data is at hold_sets/hold_bytes");
+	if (s->pend_tail)
+		s->pend_tail->next = pe;
+	else
+		s->pend = pe;
+	s->pend_tail = pe;
+	s->npend++;
+	s->pend_bytes += pe->mem;
+	count(tb, tb->c.held, 1);
+}
+
+struct fl_pending *fl_take_pending(struct fl_table *tb, struct fl_stream *s, uint16_t tid)
+{
+	struct fl_pending *out = NULL, **tail = &out, **pp = &s->pend, *last = NULL;
+
+	(void)tb;
+	while (*pp) {
+		struct fl_pending *p = *pp;
+
+		if (p->tid == tid) {
+			*pp = p->next;
+			s->npend--;
+			s->pend_bytes -= p->mem;
+			p->next = NULL;
+			*tail = p;
+			tail = &p->next;
+		} else {
+			last = p;
+			pp = &p->next;
+		}
+	}
+	s->pend_tail = last;
+	return out;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Streams                                                                  */
+
+static void stream_free(struct fl_table *tb, struct fl_stream *s)
+{
+	while (s->ntmpl)
+		tmpl_remove(tb, s, s->ntmpl - 1);
+	free(s->tmpl);
+	while (s->pend) {
+		struct fl_pending *p = s->pend;
+
+		s->pend = p->next;
+		count(tb, tb->c.no_template, 1);
+		fl_pending_free(tb, p);
+	}
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+void fl_stream_put(struct fl_table *tb, struct fl_stream *s)
+{
+	if (s && atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
+		stream_free(tb, s);
+}
+
+static void lru_unlink(struct fl_stream *s)
+{
+	s->lru_prev->lru_next = s->lru_next;
+	s->lru_next->lru_prev = s->lru_prev;
+}
+
+static void lru_front(struct fl_table *tb, struct fl_stream *s)
+{
+	s->lru_next = tb->lru.lru_next;
+	s->lru_prev = &tb->lru;
+	tb->lru.lru_next->lru_prev = s;
+	tb->lru.lru_next = s;
+}
+
+/* Table lock held: take s out of the table; freed with its last reference. */
+static void stream_unlink(struct fl_table *tb, struct fl_stream *s)
+{
+	struct fl_stream **pp = &tb->bucket[key_hash(&s->key) & (tb->nbucket - 1)];
+
+	while (*pp != s)
+		pp = &(*pp)->hnext;
+	*pp = s->hnext;
+	lru_unlink(s);
+	s->dead = 1;
+	tb->nstreams--;
+}
+
+/* Table lock held: evict the least recently seen stream other than keep. */
+static int evict_one(struct fl_table *tb, const struct fl_stream *keep)
+{
+	struct fl_stream *v = tb->lru.lru_prev;
+	char who[96];
+
+	if (v == keep)
+		v = v->lru_prev;
+	if (v == &tb->lru)
+		return 0;
+	stream_unlink(tb, v);
+	count(tb, tb->c.exporters_evicted, 1);
+	nfc_log_remote(tb->ctx, NFC_LOG_WARN, "exporter %s forgotten (least recently seen) to stay within "
+	               "max_exporters/template_memory", fl_key_text(&v->key, who, sizeof(who)));
+	atomic_store(&tb->dirty, 1);
+	/* The victim's templates are released by its last user; only the table's
+	 * reference goes here. The victim is never `keep`, whose lock the caller
+	 * may hold, and its own lock is not needed: nothing else links to it. */
+	if (atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) == 1) {
+		pthread_mutex_unlock(&tb->lock); /* stream_free counts; no lock needed */
+		stream_free(tb, v);
+		pthread_mutex_lock(&tb->lock);
+	}
+	return 1;
+}
+
+static void stream_evict_for(struct fl_table *tb, struct fl_stream *keep)
+{
+	pthread_mutex_lock(&tb->lock);
+	while (atomic_load(&tb->tmpl_mem) > tb->cfg->template_memory && evict_one(tb, keep))
+		;
+	pthread_mutex_unlock(&tb->lock);
+}
+
+struct fl_stream *fl_stream_get(struct fl_table *tb, const struct fl_key *key)
+{
+	size_t b = key_hash(key) & (tb->nbucket - 1);
+	struct fl_stream *s;
+
+	pthread_mutex_lock(&tb->lock);
+	for (s = tb->bucket[b]; s; s = s->hnext)
+		if (!memcmp(&s->key, key, sizeof(*key)))
+			break;
+	if (s) {
+		lru_unlink(s);
+		lru_front(tb, s);
+		atomic_fetch_add(&s->refs, 1);
+		pthread_mutex_unlock(&tb->lock);
+		return s;
+	}
+	while (tb->nstreams >= (size_t)tb->cfg->max_exporters && evict_one(tb, NULL))
+		;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		pthread_mutex_unlock(&tb->lock);
+		return NULL;
+	}
+	s->key = *key;
+	pthread_mutex_init(&s->lock, NULL);
+	atomic_init(&s->refs, 2); /* the table's and the caller's */
+	s->hnext = tb->bucket[b];
+	tb->bucket[b] = s;
+	lru_front(tb, s);
+	tb->nstreams++;
+	pthread_mutex_unlock(&tb->lock);
+	return s;
+}
+
+void fl_table_dirty(struct fl_table *tb)
+{
+	atomic_store(&tb->dirty, 1);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The table                                                                */
+
+struct fl_table *fl_table_new(struct nfc_ctx *ctx, const struct fl_cfg *cfg, const char *state_name,
+                              fl_compile_fn compile, void *arg)
+{
+	struct fl_table *tb = calloc(1, sizeof(*tb));
+	size_t n = 64;
+
+	if (!tb)
+		return NULL;
+	while (n < (size_t)cfg->max_exporters && n < (1u << 20))
+		n <<= 1;
+	tb->bucket = calloc(n, sizeof(*tb->bucket));
+	if (!tb->bucket) {
+		free(tb);
+		return NULL;
+	}
+	tb->nbucket = n;
+	tb->ctx = ctx;
+	tb->cfg = cfg;
+	tb->compile = compile;
+	tb->arg = arg;
+	tb->lru.lru_next = tb->lru.lru_prev = &tb->lru;
+	pthread_mutex_init(&tb->lock, NULL);
+	tb->c.templates = nfc_counter_register(ctx, "templates");
+	tb->c.templates_refused = nfc_counter_register(ctx, "templates_refused");
+	tb->c.withdrawals = nfc_counter_register(ctx, "template_withdrawals");
+	tb->c.exporters_evicted = nfc_counter_register(ctx, "exporters_evicted");
+	tb->c.held = nfc_counter_register(ctx, "held_sets");
+	tb->c.replayed = nfc_counter_register(ctx, "replayed_sets");
+	tb->c.no_template = nfc_counter_register(ctx, "no_template");
+	tb->c.restored = nfc_counter_register(ctx, "templates_restored");
+	tb->c.seq_gap = nfc_counter_register(ctx, "sequence_gaps");
+	tb->c.seq_late = nfc_counter_register(ctx, "sequence_late");
+	tb->c.seq_reset = nfc_counter_register(ctx, "sequence_resets");
+	if (state_name && cfg->save_templates) {
+		const char *dir = nfc_state_dir(ctx);
+		size_t len = strlen(dir) + strlen(state_name) + 16;
+
+		tb->state_path = malloc(len);
+		if (tb->state_path) {
+			snprintf(tb->state_path, len, "%s/%s.state", dir, state_name);
+			fl_state_load(tb, tb->state_path);
+		}
+	}
+	atomic_store(&tb->dirty, 0);
+	tb->saved_at = time(NULL);
+	return tb;
+}
+
+void fl_table_free(struct fl_table *tb)
+{
+	if (!tb)
+		return;
+	/* at stop: no decode runs any more, every stream has only the table's
+	 * reference; held data still waiting is counted as no_template */
+	while (tb->lru.lru_next != &tb->lru) {
+		struct fl_stream *s = tb->lru.lru_next;
+
+		stream_unlink(tb, s);
+		fl_stream_put(tb, s);
+	}
+	free(tb->bucket);
+	free(tb->state_path);
+	pthread_mutex_destroy(&tb->lock);
+	free(tb);
+}
+
+/* References to every stream, oldest first, so that each can be locked
+ * without the table's lock (the lock order forbids table -> stream). */
+static struct fl_stream **snapshot(struct fl_table *tb, size_t *n)
+{
+	struct fl_stream **v;
+	size_t i = 0;
+
+	pthread_mutex_lock(&tb->lock);
+	v = malloc((tb->nstreams ? tb->nstreams : 1) * sizeof(*v));
+	if (v) {
+		for (struct fl_stream *s = tb->lru.lru_prev; s != &tb->lru; s = s->lru_prev) {
+			atomic_fetch_add(&s->refs, 1);
+			v[i++] = s;
+		}
+	}
+	pthread_mutex_unlock(&tb->lock);
+	*n = i;
+	return v;
+}
+
+void fl_table_walk(struct fl_table *tb, void (*fn)(void *arg, struct fl_stream *s), void *arg)
+{
+	size_t n;
+	struct fl_stream **v = snapshot(tb, &n);
+
+	for (size_t i = 0; v && i < n; i++) {
+		pthread_mutex_lock(&v[i]->lock);
+		if (!v[i]->dead)
+			fn(arg, v[i]);
+		pthread_mutex_unlock(&v[i]->lock);
+		fl_stream_put(tb, v[i]);
+	}
+	free(v);
+}
+
+static void expire(void *arg, struct fl_stream *s)
+{
+	struct fl_table *tb = arg;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	while (s->pend && now.tv_sec - s->pend->held_at > tb->cfg->hold_seconds)
+		drop_oldest(tb, s, "its template did not arrive within hold_seconds");
+}
+
+void fl_table_tick(struct fl_table *tb)
+{
+	if (atomic_load(&tb->hold_mem))
+		fl_table_walk(tb, expire, tb);
+	if (tb->state_path && atomic_load(&tb->dirty) && time(NULL) - tb->saved_at >= 5)
+		fl_table_save(tb);
+}
+
+void fl_table_save(struct fl_table *tb)
+{
+	if (!tb->state_path)
+		return;
+	atomic_store(&tb->dirty, 0);
+	tb->saved_at = time(NULL);
+	if (fl_state_save(tb, tb->state_path) < 0)
+		atomic_store(&tb->dirty, 1);
+}
+
+/* ------------------------------------------------------------------------ */
+/* For state.c                                                              */
+
+struct nfc_ctx *fl_table_ctx(struct fl_table *tb)
+{
+	return tb->ctx;
+}
+
+void fl_table_count_restored(struct fl_table *tb, uint64_t n)
+{
+	count(tb, tb->c.restored, n);
+}

@@ -1,0 +1,35 @@
+/*
+ * The template-based decoder shared by dec_netflow_v9 and dec_ipfix: one
+ * walk over sets for both formats (RFC 3954 and RFC 7011 differ in the
+ * header, the set ids, the template record layout and enterprise numbers),
+ * templates and held data in flowlib's table, naming from the IE tables.
+ */
+#ifndef NFC_TDEC_H
+#define NFC_TDEC_H
+
+#include "flowlib.h"
+
+struct tdec_format {
+	uint16_t version;         /* 9 or 10 */
+	const char *name;         /* "v9", "IPFIX": for log lines */
+	const char *state_name;   /* file under state_dir */
+	const char *sampling_key; /* SAMPLING_INTERVAL / samplingInterval */
+};
+
+/* The instance of both plugins; its parameters are tdec_params. */
+struct tdec {
+	struct fl_cfg cfg;
+	struct nfc_ctx *ctx;
+	const struct tdec_format *fmt;
+	struct fl_table *tb;
+	int c_options, c_unknown_sets, c_bad_templates;
+};
+
+extern const struct nfc_param tdec_params[];
+
+int tdec_start(struct tdec *x, struct nfc_ctx *ctx, const struct tdec_format *fmt);
+int tdec_decode(struct tdec *x, struct nfc_decode *d, const uint8_t *p, size_t len);
+void tdec_tick(struct tdec *x);
+void tdec_stop(struct tdec *x);
+
+#endif
