@@ -34,15 +34,15 @@ static struct nfc_template *tmpl;
 struct test_batch {
 	struct nfc_batch b;
 	struct nfc_rec rec[16];
-	struct timespec dgtime[2];
+	struct nfc_origin org[2];
 	uint8_t *data[16];
 };
 
 static void tb_init(struct test_batch *tb, const size_t *k1, const size_t *k2, size_t n, struct timespec ts)
 {
 	memset(tb, 0, sizeof(*tb));
-	tb->dgtime[0] = ts; /* every record from one datagram */
-	tb->b.dgtime = tb->dgtime;
+	tb->org[0].received = ts; /* every record from one datagram */
+	tb->b.org = tb->org;
 	tb->b.ndg = 1;
 	tb->b.capdg = 2;
 	tb->b.rec = tb->rec;
@@ -263,15 +263,15 @@ static void test_frames_exact(void)
 	CU_ASSERT_NSTRING_EQUAL(out.data + 1, first, strlen(first));
 
 	/* A second batch with another time reuses the head with the new stamp. */
-	tb.dgtime[0].tv_nsec = 5000;
+	tb.org[0].received.tv_nsec = 5000;
 	nfc_buf_truncate(&out, 0);
 	CU_ASSERT_EQUAL(sekoia_framer_encode(&f, &tb.b, &out, &st), NFC_OK);
 	head[26] = '0'; head[27] = '0'; head[28] = '0'; head[29] = '0'; head[30] = '0'; head[31] = '5';
 	CU_ASSERT_EQUAL(check_frames(out.data, out.len, &tb.b, head, NULL), (long)n);
 
 	/* Records of a later datagram in the same batch carry its own time. */
-	tb.dgtime[1] = tb.dgtime[0];
-	tb.dgtime[1].tv_sec += 3;
+	tb.org[1] = tb.org[0];
+	tb.org[1].received.tv_sec += 3;
 	tb.b.ndg = 2;
 	tb.rec[n - 1].dg = 1;
 	nfc_buf_truncate(&out, 0);
@@ -280,9 +280,9 @@ static void test_frames_exact(void)
 		char later[SEKOIA_TS_LEN + 1], earlier[SEKOIA_TS_LEN + 1];
 		const char *last_frame;
 
-		sekoia_format_time(later, tb.dgtime[1]);
+		sekoia_format_time(later, tb.org[1].received);
 		later[SEKOIA_TS_LEN] = '\0';
-		sekoia_format_time(earlier, tb.dgtime[0]);
+		sekoia_format_time(earlier, tb.org[0].received);
 		earlier[SEKOIA_TS_LEN] = '\0';
 		nfc_buf_append(&out, "", 1); /* NUL for strstr */
 		last_frame = strstr(out.data, later);

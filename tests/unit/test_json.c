@@ -1,6 +1,7 @@
 /* The record encoder: number, address and string formatting, escaping,
  * VARLEN walking, and the JSON shape. */
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,7 +67,7 @@ static void record(struct nfc_template *t, const uint8_t *p, size_t len)
 	struct nfc_buf b = { 0 };
 
 	CU_ASSERT_EQUAL_FATAL(nfc_template_measure(t, p, len), (long)len);
-	CU_ASSERT_EQUAL_FATAL(nfc_json_record(t, p, len, &b), NFC_OK);
+	CU_ASSERT_EQUAL_FATAL(nfc_json_record(t, p, len, NULL, &b), NFC_OK);
 	memcpy(out, b.data, b.len);
 	out[b.len] = '\0';
 	nfc_buf_free(&b);
@@ -103,9 +104,9 @@ static void test_record_kinds(void)
 static void test_varlen(void)
 {
 	static const struct nfc_field f[] = {
-		{ "applicationName", NFC_FIELD_STRING, NFC_FIELD_VARLEN },
+		{ "applicationName", NFC_FIELD_STRING, 0, NFC_FIELD_F_VARLEN, 0, 0, 0 },
 		{ "x", NFC_FIELD_UINT, 1 },
-		{ "blob", NFC_FIELD_BYTES, NFC_FIELD_VARLEN },
+		{ "blob", NFC_FIELD_BYTES, 0, NFC_FIELD_F_VARLEN, 0, 0, 0 },
 	};
 	uint8_t rec[400];
 	struct nfc_template *t = nfc_template_new(NULL, f, 3);
@@ -154,14 +155,98 @@ static void test_zero_length_strings(void)
 	/* an exact-size buffer: the encoder must reserve what it writes */
 	b.data = malloc(1);
 	b.cap = 1;
-	CU_ASSERT_EQUAL(nfc_json_record(t, rec, sizeof(rec), &b), NFC_OK);
-	for (size_t i = 0; i + 20 <= b.len; i++)
-		if (!memcmp(b.data + i, "\"interfaceName\":\"\"", 18))
+	CU_ASSERT_EQUAL(nfc_json_record(t, rec, sizeof(rec), NULL, &b), NFC_OK);
+	/* the repeats are renamed: interfaceName, interfaceName_2, ... */
+	for (size_t i = 0; i + 4 <= b.len; i++)
+		if (!memcmp(b.data + i, "\":\"\"", 4))
 			n++;
 	CU_ASSERT_EQUAL(n, 200);
+	CU_ASSERT_NSTRING_EQUAL(b.data, "{\"interfaceName\":\"\",\"interfaceName_2\":\"\",", 41);
+	CU_ASSERT_PTR_NOT_NULL(memmem(b.data, b.len, "\"interfaceName_200\":\"\"", 22));
 	CU_ASSERT_NSTRING_EQUAL(b.data + b.len - 8, "\"x\":256}", 8);
 	nfc_buf_free(&b);
 	nfc_template_put(t);
+}
+
+/* IPFIX kinds: floats, booleans, the four dateTime kinds (NTP for micro and
+ * nano), and the derived fields computed from the datagram's origin. */
+static void test_ipfix_kinds_and_derived(void)
+{
+	static const struct nfc_field f[] = {
+		{ "samplingProbability", NFC_FIELD_FLOAT, 8, 0, 0, 0, 0 },
+		{ "f32", NFC_FIELD_FLOAT, 4, 0, 0, 0, 0 },
+		{ "nan", NFC_FIELD_FLOAT, 4, 0, 0, 0, 0 },
+		{ "b1", NFC_FIELD_BOOL, 1, 0, 0, 0, 0 },
+		{ "b2", NFC_FIELD_BOOL, 1, 0, 0, 0, 0 },
+		{ "flowStartSeconds", NFC_FIELD_TIME_S, 4, 0, 0, 0, 0 },
+		{ "flowStartMilliseconds", NFC_FIELD_TIME_MS, 8, 0, 0, 0, 0 },
+		{ "flowStartMicroseconds", NFC_FIELD_TIME_US, 8, 0, 0, 0, 0 },
+		{ "flowStartNanoseconds", NFC_FIELD_TIME_NS, 8, 0, 0, 0, 0 },
+		{ "FIRST_SWITCHED", NFC_FIELD_UINT, 4, 0, 0, 0, 0 },
+		{ "IN_BYTES", NFC_FIELD_UINT, 4, NFC_FIELD_F_SCALE, 0, 0, 0 },
+		{ "flowStartDeltaMicroseconds", NFC_FIELD_UINT, 4, 0, 0, 0, 0 },
+		{ "exporter", NFC_FIELD_EXPORTER, 0, 0, 0, 0, 0 },
+		{ "SAMPLING_INTERVAL", NFC_FIELD_SAMPLING, 0, 0, 0, 0, 0 },
+		{ "a", NFC_FIELD_TIME_SECS, 0, 0, 0, 6, 0 },
+		{ "b", NFC_FIELD_TIME_SECS, 0, 0, 0, 8, 0 },
+		{ "c", NFC_FIELD_UPTIME_SECS, 0, 0, 0, 9, 0 },
+		{ "d", NFC_FIELD_DELTA_SECS, 0, 0, 0, 11, 0 },
+	};
+	/* 0.25; 1.5f; NaN; true; false; 1700000000 s; 1700000000123 ms;
+	 * NTP 1700000000.5 s (seconds + 2208988800, fraction 2^31) twice;
+	 * uptime 90000 ms; 1000 bytes; delta 2500000 us */
+	static const uint8_t rec[] = {
+		0x3f, 0xd0, 0, 0, 0, 0, 0, 0, 0x3f, 0xc0, 0, 0, 0x7f, 0xc0, 0, 0, 1, 2,
+		0x65, 0x53, 0xf1, 0x00, 0, 0, 0x01, 0x8b, 0xcf, 0xe5, 0x68, 0x7b,
+		0xe8, 0xfe, 0x6f, 0x80, 0x80, 0, 0, 0, 0xe8, 0xfe, 0x6f, 0x80, 0x80, 0, 0, 0,
+		0, 1, 0x5f, 0x90, 0, 0, 0x03, 0xe8, 0, 0x26, 0x25, 0xa0,
+	};
+	struct nfc_origin o;
+	struct nfc_template *t = nfc_template_new(NULL, f, sizeof(f) / sizeof(f[0]));
+	struct nfc_buf b = { 0 };
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_EQUAL(nfc_template_record_len(t), sizeof(rec));
+	memset(&o, 0, sizeof(o));
+	o.family = AF_INET;
+	o.addr[0] = 192, o.addr[1] = 0, o.addr[2] = 2, o.addr[3] = 9;
+	o.export_ms = 1700000100000ULL;
+	o.uptime_ms = 100000; /* the flow started 10 s before the export */
+	o.has_uptime = 1;
+	o.sampling = 10;
+	CU_ASSERT_EQUAL_FATAL(nfc_json_record(t, rec, sizeof(rec), &o, &b), NFC_OK);
+	nfc_buf_append(&b, "", 1);
+	CU_ASSERT_STRING_EQUAL(b.data, "{\"samplingProbability\":0.25,\"f32\":1.5,\"nan\":null,\"b1\":true,"
+	                       "\"b2\":false,\"flowStartSeconds\":1700000000,\"flowStartMilliseconds\":1700000000123,"
+	                       "\"flowStartMicroseconds\":1700000000500000,\"flowStartNanoseconds\":1700000000500000000,"
+	                       "\"FIRST_SWITCHED\":90000,\"IN_BYTES\":10000,\"flowStartDeltaMicroseconds\":2500000,"
+	                       "\"exporterIPv4Address\":\"192.0.2.9\",\"SAMPLING_INTERVAL\":10,\"a\":1700000000,"
+	                       "\"b\":1700000000,\"c\":1700000090,\"d\":1700000097}");
+	/* without an origin the derived keys are left out */
+	nfc_buf_truncate(&b, 0);
+	CU_ASSERT_EQUAL_FATAL(nfc_json_record(t, rec, sizeof(rec), NULL, &b), NFC_OK);
+	nfc_buf_append(&b, "", 1);
+	CU_ASSERT_PTR_NULL(strstr(b.data, "exporterIP"));
+	CU_ASSERT_PTR_NULL(strstr(b.data, "\"c\":"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\"a\":1700000000"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\"IN_BYTES\":1000,"));
+	/* IPv6 exporter: the other key */
+	nfc_buf_truncate(&b, 0);
+	o.family = AF_INET6;
+	memset(o.addr, 0, 16);
+	o.addr[0] = 0x20, o.addr[1] = 0x01, o.addr[2] = 0x0d, o.addr[3] = 0xb8, o.addr[15] = 1;
+	CU_ASSERT_EQUAL_FATAL(nfc_json_record(t, rec, sizeof(rec), &o, &b), NFC_OK);
+	nfc_buf_append(&b, "", 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\"exporterIPv6Address\":\"2001:db8::1\""));
+	nfc_buf_free(&b);
+	nfc_template_put(t);
+	/* a derived field must read an earlier, fixed-length field */
+	{
+		static const struct nfc_field bad[] = { { "a", NFC_FIELD_TIME_SECS, 0, 0, 0, 0, 0 },
+		                                        { "x", NFC_FIELD_UINT, 4, 0, 0, 0, 0 } };
+
+		CU_ASSERT_PTR_NULL(nfc_template_new(NULL, bad, 2));
+	}
 }
 
 /* A layout of zero bytes is refused: a decoder could never step past it. */
@@ -194,6 +279,7 @@ int main(void)
 		{ "record of every kind", test_record_kinds },
 		{ "variable-length fields", test_varlen },
 		{ "zero-length strings", test_zero_length_strings },
+		{ "IPFIX kinds and derived fields", test_ipfix_kinds_and_derived },
 		{ "empty layouts refused", test_empty_template },
 		{ "template reference counts", test_template_refcount },
 		{ NULL, NULL }
