@@ -38,6 +38,24 @@ int nfc_thread_slot_alloc(void)
 	return (int)s;
 }
 
+static void report_stderr(void *arg, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)arg;
+	va_start(ap, fmt);
+	nfc_logv_prefix(NULL, NFC_LOG_ERR, fmt, ap);
+	va_end(ap);
+}
+
+int nfc_ctx_apply_defaults(struct nfc_ctx *ctx)
+{
+	if (!ctx->plugin)
+		return NFC_OK;
+	return nfc_params_apply(ctx->plugin->params, NULL, ctx->inst, NULL, NULL, NULL, ctx->name, report_stderr,
+	                        NULL) ? NFC_EINVAL : NFC_OK;
+}
+
 static int register_builtin(struct nfc_ctx *ctx, enum nfc_plugin_kind kind)
 {
 	static const char *const in[NFC_C_INPUT_NCOUNTERS] = {

@@ -13,7 +13,7 @@
 #include "nfc/plugin.h"
 
 #define NFC_MAX_THREADS 64    /* counter slots: input workers + outputs + main */
-#define NFC_MAX_COUNTERS 16   /* per instance */
+#define NFC_MAX_COUNTERS 32   /* per instance */
 #define NFC_MAX_DECODERS 16
 
 /* Which slot of every counter the calling thread writes; 0 for the main
@@ -140,6 +140,9 @@ enum {
 /* instance.c */
 struct nfc_ctx *nfc_ctx_new(const char *name, struct nfc_loaded_plugin *lp);
 void nfc_ctx_free(struct nfc_ctx *ctx);
+/* Write every parameter's default into the instance, as a configuration
+ * without the section would (for tests and the fuzzers). */
+int nfc_ctx_apply_defaults(struct nfc_ctx *ctx);
 uint64_t nfc_counter_read(const struct nfc_ctx *ctx, int id);
 void nfc_counter_add_slot(struct nfc_ctx *ctx, unsigned slot, int id, uint64_t n);
 /* [core] state_dir, for nfc_state_dir() (the string must outlive the plugins). */

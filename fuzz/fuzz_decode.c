@@ -187,7 +187,10 @@ static void add_decoder(const char *path, void *arg)
 	ctx = nfc_ctx_new(lp->d.name, lp);
 	if (!ctx)
 		abort();
-	/* Parameters keep their declared defaults; none is required by a decoder. */
+	/* Parameters take their declared defaults (the limits the daemon runs
+	 * with); none is required by a decoder. */
+	if (nfc_ctx_apply_defaults(ctx) < 0)
+		abort();
 	if (lp->d.decoder->start && lp->d.decoder->start(ctx->inst, ctx) < 0) {
 		fprintf(stderr, "fuzz_decode: decoder %s failed to start\n", lp->d.name);
 		abort();

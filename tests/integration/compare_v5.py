@@ -9,7 +9,8 @@ Frames whose UDP payload is not a well-formed v5 datagram (version 5, count
 1..30, length exactly 24 + 48 * count) are expected to be refused by the
 daemon and are skipped; every record of every other frame must appear in
 DAEMON.jsonl, in capture order, with exactly the v5 keys in record order and
-the values tshark shows. Exit status 0 when everything matches.
+the values tshark shows, then the keys the decoder adds (exporter, sampling
+interval, absolute times) computed from tshark's header fields. Exit status 0 when everything matches.
 
 --complete: the capture must hold an exporter's whole export (the reference
 is then known to be complete): for each exporter (source address and port,
@@ -69,6 +70,29 @@ def millis(s):
     return int(whole) * 1000 + int(frac[:3])
 
 
+def added_keys(layers, cflow, rec):
+    """The keys the decoder adds (docs/flow-fields.md), from tshark's header
+    fields: the exporter is the datagram's IP source; the absolute times are
+    CurrentSecs.CurrentNSecs - (SysUptime - FIRST/LAST_SWITCHED), floored to
+    seconds; SAMPLING_INTERVAL is the header's SampleRate when not 0."""
+    d = dict(rec)
+    export_ms = int(find(cflow, "cflow.unix_secs")) * 1000 + int(find(cflow, "cflow.unix_nsecs")) // 1000000
+    uptime = millis(find(cflow, "cflow.sysuptime"))
+    out = [("exporterIPv4Address", find(layers.get("ip", {}), "ip.src"))]
+    rate = find(cflow, "cflow.samplerate")
+    if rate is not None and number(rate):
+        out.append(("SAMPLING_INTERVAL", number(rate)))
+
+    def secs(t):
+        delta = (uptime - t) & 0xFFFFFFFF
+        if delta >= 1 << 31:
+            delta -= 1 << 32
+        return (export_ms - delta) // 1000
+    out.append(("flowStartSeconds", secs(d["FIRST_SWITCHED"])))
+    out.append(("flowEndSeconds", secs(d["LAST_SWITCHED"])))
+    return out
+
+
 def valid_v5(payload):
     if len(payload) < 24:
         return False
@@ -124,6 +148,7 @@ def expected_records(tshark_json, seqs=None):
                     rec.append((key, millis(v)))
                 else:
                     rec.append((key, number(v)))
+            rec += added_keys(layers, cflow, rec)
             out.append(("frame %d pdu %d/%d" % (fno, i, count), rec))
     return out, refused, len(frames)
 

@@ -136,6 +136,37 @@ struct expect {
 	const char *json;
 };
 
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * The keys added to each record (docs/flow-fields.md), computed here from
+ * the header and record bytes as tshark shows them (SysUptime, CurrentSecs,
+ * CurrentNSecs, SampleRate, StartTime, EndTime), then cut off the JSON so
+ * the rest compares with the tshark-derived strings of the v5 keys.
+ */
+static void check_added(char *j, const uint8_t *hdr, const uint8_t *rec)
+{
+	char want[256], *cut = strstr(j, ",\"exporterIPv4Address\":");
+	uint64_t export_ms = (uint64_t)be32(hdr + 8) * 1000 + be32(hdr + 12) / 1000000;
+	uint32_t uptime = be32(hdr + 4), rate = ((unsigned)hdr[22] << 8 | hdr[23]) & 0x3fff;
+	int64_t start = ((int64_t)export_ms - (int32_t)(uptime - be32(rec + 24))) / 1000;
+	int64_t end = ((int64_t)export_ms - (int32_t)(uptime - be32(rec + 28))) / 1000;
+	int n = snprintf(want, sizeof(want), ",\"exporterIPv4Address\":\"192.0.2.1\"");
+
+	if (rate)
+		n += snprintf(want + n, sizeof(want) - n, ",\"SAMPLING_INTERVAL\":%u", rate);
+	snprintf(want + n, sizeof(want) - n, ",\"flowStartSeconds\":%lld,\"flowEndSeconds\":%lld}",
+	         (long long)start, (long long)end);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cut);
+	if (strcmp(cut, want))
+		fprintf(stderr, "\nadded keys: got %s\n            want %s\n", cut, want);
+	CU_ASSERT_STRING_EQUAL(cut, want);
+	strcpy(cut, "}");
+}
+
 /*
  * Decode a file of back-to-back v5 datagrams (split by the header count),
  * check every datagram is accepted, the total record count, and the listed
@@ -159,11 +190,12 @@ static void check_file(const char *rel, size_t ndatagrams, size_t nrecords, cons
 		CU_ASSERT_EQUAL(rc, NFC_OK);
 		CU_ASSERT_EQUAL(nfc_batch_count(b), count);
 		for (size_t i = 0; i < nfc_batch_count(b); i++, seen_rec++) {
-			const char *j = json_of(b, i);
+			char *j = (char *)json_of(b, i);
 
-			/* every record: exactly the 18 v5 keys */
+			/* every record: exactly the 18 v5 keys, then the added ones */
 			CU_ASSERT(j[0] == '{' && j[strlen(j) - 1] == '}');
 			CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"DST_MASK\":"));
+			check_added(j, data + off, data + off + 24 + 48 * i);
 			if (e < nexp && exp[e].index == seen_rec) {
 				if (strcmp(j, exp[e].json))
 					fprintf(stderr, "\n%s record %zu:\n  got  %s\n  want %s\n", rel, seen_rec, j,
@@ -399,7 +431,12 @@ static void test_one_record(void)
 	memcpy(dg + 24, rec, 48);
 	CU_ASSERT_EQUAL(decode(dg, sizeof(dg), &b), NFC_OK);
 	CU_ASSERT_EQUAL_FATAL(nfc_batch_count(b), 1);
-	CU_ASSERT_STRING_EQUAL(json_of(b, 0), want);
+	{
+		char *j = (char *)json_of(b, 0);
+
+		check_added(j, dg, dg + 24);
+		CU_ASSERT_STRING_EQUAL(j, want);
+	}
 	nfc_batch_put(b);
 }
 
@@ -660,6 +697,8 @@ static int setup(void)
 		return -1;
 	}
 	dec_ctx = nfc_ctx_new("netflow_v5", lp);
+	if (dec_ctx)
+		nfc_ctx_apply_defaults(dec_ctx);
 	in_ctx = nfc_ctx_new("listener", NULL);
 	if (!dec_ctx || !in_ctx)
 		return -1;

@@ -189,8 +189,12 @@ struct fl_table;
  * decoder's naming); NULL when it cannot be. */
 typedef struct nfc_template *(*fl_compile_fn)(void *arg, const struct fl_tmpl *t);
 
+/* A table for a decoder instance. compile NULL: no templates (v5), and no
+ * template counters. seq_unit names the sequence counters
+ * (sequence_gap_<unit>, sequence_late_<unit>, sequence_resets). state_name
+ * NULL: nothing saved. */
 struct fl_table *fl_table_new(struct nfc_ctx *ctx, const struct fl_cfg *cfg, const char *state_name,
-                              fl_compile_fn compile, void *arg);
+                              const char *seq_unit, fl_compile_fn compile, void *arg);
 void fl_table_free(struct fl_table *tb);
 
 /* The stream of `key`, created when new (NULL: no memory). Takes a
@@ -230,6 +234,19 @@ void fl_table_dirty(struct fl_table *tb);
 void fl_table_tick(struct fl_table *tb);
 /* Write the state now (at stop). */
 void fl_table_save(struct fl_table *tb);
+
+/* The parameters every decoder has for the keys added to each record
+ * (docs/flow-fields.md); T is the instance struct, whose member `cfg` is a
+ * struct fl_cfg. */
+#define FL_PARAMS_ADDED(T)                                                                                  \
+	{ "add_exporter", NFC_PARAM_BOOL, "yes", 0, offsetof(T, cfg.add_exporter), 0, 0,                    \
+	  "add exporterIPv4Address/exporterIPv6Address (the datagram's sender) to every record" },          \
+	{ "add_sampling", NFC_PARAM_BOOL, "yes", 0, offsetof(T, cfg.add_sampling), 0, 0,                    \
+	  "add the sampling interval the exporter announced to records that do not carry one" },            \
+	{ "add_times", NFC_PARAM_BOOL, "yes", 0, offsetof(T, cfg.add_times), 0, 0,                          \
+	  "add flowStartSeconds/flowEndSeconds (absolute) to records that can have them" },                 \
+	{ "max_exporters", NFC_PARAM_INT, "4096", 0, offsetof(T, cfg.max_exporters), 1, 1 << 20,            \
+	  "exporter streams remembered; the least recently seen one makes room for a new one" }
 
 /* Counter ids of the table (registered by fl_table_new). */
 struct fl_counters {

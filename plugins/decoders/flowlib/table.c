@@ -472,8 +472,9 @@ void fl_table_dirty(struct fl_table *tb)
 /* The table                                                                */
 
 struct fl_table *fl_table_new(struct nfc_ctx *ctx, const struct fl_cfg *cfg, const char *state_name,
-                              fl_compile_fn compile, void *arg)
+                              const char *seq_unit, fl_compile_fn compile, void *arg)
 {
+	char name[64];
 	struct fl_table *tb = calloc(1, sizeof(*tb));
 	size_t n = 64;
 
@@ -493,18 +494,23 @@ struct fl_table *fl_table_new(struct nfc_ctx *ctx, const struct fl_cfg *cfg, con
 	tb->arg = arg;
 	tb->lru.lru_next = tb->lru.lru_prev = &tb->lru;
 	pthread_mutex_init(&tb->lock, NULL);
-	tb->c.templates = nfc_counter_register(ctx, "templates");
-	tb->c.templates_refused = nfc_counter_register(ctx, "templates_refused");
-	tb->c.withdrawals = nfc_counter_register(ctx, "template_withdrawals");
+	memset(&tb->c, 0xff, sizeof(tb->c)); /* -1: not registered */
+	if (compile) {
+		tb->c.templates = nfc_counter_register(ctx, "templates");
+		tb->c.templates_refused = nfc_counter_register(ctx, "templates_refused");
+		tb->c.withdrawals = nfc_counter_register(ctx, "template_withdrawals");
+		tb->c.held = nfc_counter_register(ctx, "held_sets");
+		tb->c.replayed = nfc_counter_register(ctx, "replayed_sets");
+		tb->c.no_template = nfc_counter_register(ctx, "no_template");
+		tb->c.restored = nfc_counter_register(ctx, "templates_restored");
+	}
 	tb->c.exporters_evicted = nfc_counter_register(ctx, "exporters_evicted");
-	tb->c.held = nfc_counter_register(ctx, "held_sets");
-	tb->c.replayed = nfc_counter_register(ctx, "replayed_sets");
-	tb->c.no_template = nfc_counter_register(ctx, "no_template");
-	tb->c.restored = nfc_counter_register(ctx, "templates_restored");
-	tb->c.seq_gap = nfc_counter_register(ctx, "sequence_gaps");
-	tb->c.seq_late = nfc_counter_register(ctx, "sequence_late");
+	snprintf(name, sizeof(name), "sequence_gap_%s", seq_unit);
+	tb->c.seq_gap = nfc_counter_register(ctx, name);
+	snprintf(name, sizeof(name), "sequence_late_%s", seq_unit);
+	tb->c.seq_late = nfc_counter_register(ctx, name);
 	tb->c.seq_reset = nfc_counter_register(ctx, "sequence_resets");
-	if (state_name && cfg->save_templates) {
+	if (state_name && compile && cfg->save_templates) {
 		const char *dir = nfc_state_dir(ctx);
 		size_t len = strlen(dir) + strlen(state_name) + 16;
 

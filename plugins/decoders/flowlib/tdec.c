@@ -39,18 +39,11 @@
 const struct nfc_param tdec_params[] = {
 	{ "options_records", NFC_PARAM_BOOL, "no", 0, offsetof(struct tdec, cfg.options_records), 0, 0,
 	  "forward options records (sampling, interface and application tables) as records too" },
-	{ "add_exporter", NFC_PARAM_BOOL, "yes", 0, offsetof(struct tdec, cfg.add_exporter), 0, 0,
-	  "add exporterIPv4Address/exporterIPv6Address (the datagram's sender) to every record" },
-	{ "add_sampling", NFC_PARAM_BOOL, "yes", 0, offsetof(struct tdec, cfg.add_sampling), 0, 0,
-	  "add the sampling interval the exporter announced to records that do not carry one" },
-	{ "add_times", NFC_PARAM_BOOL, "yes", 0, offsetof(struct tdec, cfg.add_times), 0, 0,
-	  "add flowStartSeconds/flowEndSeconds (absolute) to records that can have them" },
+	FL_PARAMS_ADDED(struct tdec),
 	{ "renormalize", NFC_PARAM_BOOL, "no", 0, offsetof(struct tdec, cfg.renormalize), 0, 0,
 	  "multiply packet and byte counters by the announced sampling interval" },
 	{ "save_templates", NFC_PARAM_BOOL, "yes", 0, offsetof(struct tdec, cfg.save_templates), 0, 0,
 	  "keep templates and options knowledge in state_dir across restarts" },
-	{ "max_exporters", NFC_PARAM_INT, "4096", 0, offsetof(struct tdec, cfg.max_exporters), 1, 1 << 20,
-	  "exporter streams (address + domain) remembered; the least recently seen one makes room" },
 	{ "max_templates", NFC_PARAM_INT, "1024", 0, offsetof(struct tdec, cfg.max_templates), 1, 65536,
 	  "templates per exporter stream; more are refused" },
 	{ "template_memory", NFC_PARAM_SIZE, "64M", 0, offsetof(struct tdec, cfg.template_memory), 1 << 20,
@@ -595,7 +588,7 @@ int tdec_start(struct tdec *x, struct nfc_ctx *ctx, const struct tdec_format *fm
 	x->c_options = nfc_counter_register(ctx, "options_records");
 	x->c_unknown_sets = nfc_counter_register(ctx, "unknown_sets");
 	x->c_bad_templates = nfc_counter_register(ctx, "malformed_templates");
-	x->tb = fl_table_new(ctx, &x->cfg, fmt->state_name, compile, x);
+	x->tb = fl_table_new(ctx, &x->cfg, fmt->state_name, fmt->version == 9 ? "datagrams" : "records", compile, x);
 	return x->tb ? NFC_OK : NFC_ENOMEM;
 }
 

@@ -21,102 +21,34 @@
  * strings and maps NEXT_HOP as an address; a string is what its parser can
  * use. The two padding areas (byte 36, bytes 46-47) are not rendered.
  *
+ * Added to each record (each can be turned off, docs/flow-fields.md):
+ * exporterIPv4Address/exporterIPv6Address, SAMPLING_INTERVAL when the header
+ * announces one (its low 14 bits), flowStartSeconds/flowEndSeconds from
+ * FIRST_SWITCHED/LAST_SWITCHED, sysUptime and the export time.
+ *
  * Loss accounting: the header's flow_sequence counts the flows the exporter
  * has exported before this datagram. Per exporter (source address and UDP
  * port, engine type, engine id: two probes on one host are two exporters)
- * the decoder remembers the sequence it expects next and counts flows that
- * did not arrive in "sequence_gap_records". Flows counted missing that turn
- * up later (a datagram that arrived out of order) are counted in
- * "sequence_late_records": flows lost = gap - late. A restart or counter
- * reset is counted in "sequence_resets" and tracking starts afresh, never
- * as a gap: when sysUptime went back by more than a minute (a reboot; its
- * wrap at 2^32 ms is told apart), when the sequence went back by more than a
- * reorder window, or when it jumped forward by more than any plausible loss.
- * The table of exporters has a fixed size; when a bucket's probe window is
- * full, the least recently seen entry is replaced (its next datagram starts
- * tracking afresh). An exporter that restarts on a new source port is a new
- * entry; the old one ages out.
+ * flowlib's sequence accounting counts flows that did not arrive in
+ * "sequence_gap_records", and those counted missing that turn up later in
+ * "sequence_late_records" (lost = gap - late); restarts and counter resets
+ * in "sequence_resets". The exporter table is flowlib's, bounded by
+ * max_exporters (the least recently seen exporter makes room).
  */
-#include <arpa/inet.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "nfc/plugin.h"
+#include "flowlib.h"
 
 #define V5_VERSION 5
 #define V5_HEADER_LEN 24
 #define V5_RECORD_LEN 48
 #define V5_MAX_COUNT 30
-
-/* Exporter table: EXP_SLOTS entries, open addressing with a short probe. */
-#define EXP_SLOTS 4096u
-#define EXP_PROBE 8u
+#define V5_FIELDS 20
 /* A backward jump of at most this many flows is a late datagram. */
 #define SEQ_REORDER_WINDOW (64u * V5_MAX_COUNT)
-/* A forward jump of more flows than this is a counter reset, not a loss. */
-#define SEQ_MAX_GAP (1u << 24)
-/* sysUptime going back by more than this (ms) is a reboot... */
-#define UPTIME_REBOOT_MS 60000u
-/* ...unless it wrapped at 2^32 ms: the old value within this of the top. */
-#define UPTIME_WRAP_MS 3600000u
-
-/* ------------------------------------------------------------------------ */
-/* Bounds-checked cursor over the datagram                                  */
-
-struct cursor {
-	const uint8_t *p;
-	size_t left;
-};
-
-/* Return a pointer to the next n bytes and advance, or NULL when fewer than
- * n bytes remain (the cursor is then left unchanged). */
-static const uint8_t *cur_take(struct cursor *c, size_t n)
-{
-	const uint8_t *q;
-
-	if (n > c->left)
-		return NULL;
-	q = c->p;
-	c->p += n;
-	c->left -= n;
-	return q;
-}
-
-static int cur_u8(struct cursor *c, uint8_t *v)
-{
-	const uint8_t *q = cur_take(c, 1);
-
-	if (!q)
-		return NFC_EMALFORMED;
-	*v = q[0];
-	return NFC_OK;
-}
-
-static int cur_u16(struct cursor *c, uint16_t *v)
-{
-	const uint8_t *q = cur_take(c, 2);
-
-	if (!q)
-		return NFC_EMALFORMED;
-	*v = (uint16_t)((unsigned)q[0] << 8 | q[1]);
-	return NFC_OK;
-}
-
-static int cur_u32(struct cursor *c, uint32_t *v)
-{
-	const uint8_t *q = cur_take(c, 4);
-
-	if (!q)
-		return NFC_EMALFORMED;
-	*v = (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 8 | q[3];
-	return NFC_OK;
-}
-
-/* ------------------------------------------------------------------------ */
-/* The v5 header                                                            */
 
 struct v5_header {
 	uint16_t version;
@@ -130,234 +62,121 @@ struct v5_header {
 	uint16_t sampling;
 };
 
-static int v5_read_header(struct cursor *c, struct v5_header *h)
+static int v5_read_header(struct fl_cur *c, struct v5_header *h)
 {
 	int rc = 0;
 
-	rc |= cur_u16(c, &h->version);
-	rc |= cur_u16(c, &h->count);
-	rc |= cur_u32(c, &h->uptime);
-	rc |= cur_u32(c, &h->secs);
-	rc |= cur_u32(c, &h->nsecs);
-	rc |= cur_u32(c, &h->sequence);
-	rc |= cur_u8(c, &h->engine_type);
-	rc |= cur_u8(c, &h->engine_id);
-	rc |= cur_u16(c, &h->sampling);
+	rc |= fl_u16(c, &h->version);
+	rc |= fl_u16(c, &h->count);
+	rc |= fl_u32(c, &h->uptime);
+	rc |= fl_u32(c, &h->secs);
+	rc |= fl_u32(c, &h->nsecs);
+	rc |= fl_u32(c, &h->sequence);
+	rc |= fl_u8(c, &h->engine_type);
+	rc |= fl_u8(c, &h->engine_id);
+	rc |= fl_u16(c, &h->sampling);
 	return rc ? NFC_EMALFORMED : NFC_OK;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Exporter sequence tracking                                               */
-
-struct exp_key {
-	uint8_t family; /* AF_INET, AF_INET6, or 0 when the source is unknown */
-	uint8_t engine_type;
-	uint8_t engine_id;
-	uint8_t port[2]; /* UDP source port, network order */
-	uint8_t addr[16];
-};
-
-struct exp_slot {
-	struct exp_key key;
-	uint8_t used;
-	uint32_t expected; /* flow_sequence of the next datagram */
-	uint32_t uptime;   /* sysUptime of the newest datagram */
-	uint64_t missing;  /* flows counted in gaps that have not turned up */
-	uint64_t last_use; /* datagram serial, for replacement */
-};
-
 struct v5_inst {
+	struct fl_cfg cfg; /* parameters (first: FL_PARAMS_ADDED) */
 	struct nfc_ctx *ctx;
 	struct nfc_template *tmpl;
-	int c_gap, c_reset, c_late;
-
-	pthread_mutex_t lock; /* protects the exporter table and serial */
-	int lock_ready;
-	struct exp_slot *slots; /* [EXP_SLOTS] */
-	uint64_t serial;
+	struct fl_table *tb;
 };
-
-/* Build the table key from the datagram's sender; IPv4-mapped IPv6 sources
- * (a dual-stack socket) are folded into plain IPv4 so one exporter has one
- * key. */
-static void exp_key_make(struct exp_key *k, const struct sockaddr *sa, const struct v5_header *h)
-{
-	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-	memset(k, 0, sizeof(*k));
-	k->engine_type = h->engine_type;
-	k->engine_id = h->engine_id;
-	if (!sa)
-		return;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
-
-		k->family = AF_INET;
-		memcpy(k->port, &sin->sin_port, 2);
-		memcpy(k->addr, &sin->sin_addr, 4);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
-
-		memcpy(k->port, &sin6->sin6_port, 2);
-		if (!memcmp(sin6->sin6_addr.s6_addr, v4mapped, sizeof(v4mapped))) {
-			k->family = AF_INET;
-			memcpy(k->addr, sin6->sin6_addr.s6_addr + 12, 4);
-		} else {
-			k->family = AF_INET6;
-			memcpy(k->addr, sin6->sin6_addr.s6_addr, 16);
-		}
-	}
-}
-
-/* FNV-1a over the key bytes (the struct has no padding: all uint8_t). */
-static uint32_t exp_hash(const struct exp_key *k)
-{
-	const uint8_t *p = (const uint8_t *)k;
-	uint32_t h = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < sizeof(*k); i++) {
-		h ^= p[i];
-		h *= 16777619u;
-	}
-	return h;
-}
-
-/* Find the exporter's slot, or claim one (a free slot of the probe window,
- * else the least recently used one). *fresh says the slot has no history. */
-static struct exp_slot *exp_lookup(struct v5_inst *v, const struct exp_key *k, int *fresh)
-{
-	uint32_t home = exp_hash(k) & (EXP_SLOTS - 1);
-	struct exp_slot *victim = NULL;
-	unsigned i;
-
-	for (i = 0; i < EXP_PROBE; i++) {
-		struct exp_slot *s = &v->slots[(home + i) & (EXP_SLOTS - 1)];
-
-		if (!s->used) {
-			if (!victim || victim->used)
-				victim = s;
-			continue;
-		}
-		if (!memcmp(&s->key, k, sizeof(*k))) {
-			*fresh = 0;
-			return s;
-		}
-		if (!victim || (victim->used && s->last_use < victim->last_use))
-			victim = s;
-	}
-	victim->key = *k;
-	victim->used = 1;
-	*fresh = 1;
-	return victim;
-}
-
-/* Did sysUptime go back by more than a wrap at 2^32 ms explains? */
-static int uptime_rebooted(uint32_t before, uint32_t now)
-{
-	if (now >= before || before - now <= UPTIME_REBOOT_MS)
-		return 0;
-	return !(before > UINT32_MAX - UPTIME_WRAP_MS && now < UPTIME_WRAP_MS);
-}
 
 /* Account one valid datagram's sequence number. Counters are bumped after
  * the lock is released (they are per thread in the core and need no lock). */
-static void exp_track(struct v5_inst *v, const struct sockaddr *sa, const struct v5_header *h)
+static void v5_track(struct v5_inst *v, const struct sockaddr *sa, const struct v5_header *h)
 {
-	struct exp_key k;
-	struct exp_slot *s;
-	uint64_t gap = 0, late = 0;
-	int fresh, reset = 0;
-	uint32_t ahead, behind;
+	const struct fl_counters *fc = fl_table_counters(v->tb);
+	struct fl_seq_result r;
+	struct fl_stream *s;
+	struct fl_key k;
+	uint16_t port = 0;
 
-	exp_key_make(&k, sa, h);
-	pthread_mutex_lock(&v->lock);
-	s = exp_lookup(v, &k, &fresh);
-	s->last_use = ++v->serial;
-	if (fresh)
-		goto restart;
-	if (uptime_rebooted(s->uptime, h->uptime)) {
-		reset = 1;
-		goto restart;
-	}
-	/* Sequence numbers wrap at 2^32: compare by distance. */
-	ahead = h->sequence - s->expected;
-	behind = s->expected - h->sequence;
-	if (ahead <= SEQ_MAX_GAP) {
-		gap = ahead;
-		s->missing += gap;
-		goto advance;
-	}
-	if (behind <= SEQ_REORDER_WINDOW) {
-		/* a late datagram: its flows were counted missing */
-		late = h->count < s->missing ? h->count : s->missing;
-		s->missing -= late;
-		goto unlock;
-	}
-	reset = 1;
-restart:
-	s->missing = 0;
-advance:
-	s->expected = h->sequence + h->count;
-	s->uptime = h->uptime;
-unlock:
-	pthread_mutex_unlock(&v->lock);
-	if (gap && v->c_gap >= 0)
-		nfc_counter_add(v->ctx, v->c_gap, gap);
-	if (late && v->c_late >= 0)
-		nfc_counter_add(v->ctx, v->c_late, late);
-	if (reset && v->c_reset >= 0)
-		nfc_counter_add(v->ctx, v->c_reset, 1);
+	if (sa->sa_family == AF_INET)
+		port = ((const struct sockaddr_in *)sa)->sin_port;
+	else if (sa->sa_family == AF_INET6)
+		port = ((const struct sockaddr_in6 *)sa)->sin6_port;
+	fl_key_make(&k, sa, port, (uint32_t)h->engine_type << 8 | h->engine_id);
+	s = fl_stream_get(v->tb, &k);
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	fl_seq_track(&s->seq[0], h->sequence, h->count, SEQ_REORDER_WINDOW, h->uptime, 1, &r);
+	s->datagrams++;
+	s->records += h->count;
+	pthread_mutex_unlock(&s->lock);
+	fl_stream_put(v->tb, s);
+	if (r.gap)
+		nfc_counter_add(v->ctx, fc->seq_gap, r.gap);
+	if (r.late)
+		nfc_counter_add(v->ctx, fc->seq_late, r.late);
+	if (r.reset)
+		nfc_counter_add(v->ctx, fc->seq_reset, 1);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Plugin callbacks                                                         */
 
 /* The 48-byte v5 record, field by field, in wire order. */
-static const struct nfc_field v5_fields[] = {
-	{ "IPV4_SRC_ADDR", NFC_FIELD_IPV4, 4 },
-	{ "IPV4_DST_ADDR", NFC_FIELD_IPV4, 4 },
-	{ "NEXT_HOP", NFC_FIELD_IPV4, 4 },
-	{ "INPUT", NFC_FIELD_UINT, 2 },
-	{ "OUTPUT", NFC_FIELD_UINT, 2 },
-	{ "IN_PACKETS", NFC_FIELD_UINT, 4 },
-	{ "IN_OCTETS", NFC_FIELD_UINT, 4 },
-	{ "FIRST_SWITCHED", NFC_FIELD_UINT, 4 },
-	{ "LAST_SWITCHED", NFC_FIELD_UINT, 4 },
-	{ "SRC_PORT", NFC_FIELD_UINT, 2 },
-	{ "DST_PORT", NFC_FIELD_UINT, 2 },
-	{ "pad1", NFC_FIELD_SKIP, 1 },
-	{ "TCP_FLAGS", NFC_FIELD_UINT, 1 },
-	{ "PROTO", NFC_FIELD_UINT, 1 },
-	{ "TOS", NFC_FIELD_UINT, 1 },
-	{ "SRC_AS", NFC_FIELD_UINT, 2 },
-	{ "DST_AS", NFC_FIELD_UINT, 2 },
-	{ "SRC_MASK", NFC_FIELD_UINT, 1 },
-	{ "DST_MASK", NFC_FIELD_UINT, 1 },
-	{ "pad2", NFC_FIELD_SKIP, 2 },
+#define F(n, k, l) { .name = (n), .kind = (k), .length = (l) }
+static const struct nfc_field v5_fields[V5_FIELDS] = {
+	F("IPV4_SRC_ADDR", NFC_FIELD_IPV4, 4),
+	F("IPV4_DST_ADDR", NFC_FIELD_IPV4, 4),
+	F("NEXT_HOP", NFC_FIELD_IPV4, 4),
+	F("INPUT", NFC_FIELD_UINT, 2),
+	F("OUTPUT", NFC_FIELD_UINT, 2),
+	F("IN_PACKETS", NFC_FIELD_UINT, 4),
+	F("IN_OCTETS", NFC_FIELD_UINT, 4),
+	F("FIRST_SWITCHED", NFC_FIELD_UINT, 4),
+	F("LAST_SWITCHED", NFC_FIELD_UINT, 4),
+	F("SRC_PORT", NFC_FIELD_UINT, 2),
+	F("DST_PORT", NFC_FIELD_UINT, 2),
+	F("pad1", NFC_FIELD_SKIP, 1),
+	F("TCP_FLAGS", NFC_FIELD_UINT, 1),
+	F("PROTO", NFC_FIELD_UINT, 1),
+	F("TOS", NFC_FIELD_UINT, 1),
+	F("SRC_AS", NFC_FIELD_UINT, 2),
+	F("DST_AS", NFC_FIELD_UINT, 2),
+	F("SRC_MASK", NFC_FIELD_UINT, 1),
+	F("DST_MASK", NFC_FIELD_UINT, 1),
+	F("pad2", NFC_FIELD_SKIP, 2),
 };
+#undef F
+#define F_FIRST_SWITCHED 7
+#define F_LAST_SWITCHED 8
+
 
 static void v5_release(struct v5_inst *v)
 {
-	if (v->tmpl) {
-		nfc_template_put(v->tmpl);
-		v->tmpl = NULL;
-	}
-	free(v->slots);
-	v->slots = NULL;
-	if (v->lock_ready) {
-		pthread_mutex_destroy(&v->lock);
-		v->lock_ready = 0;
-	}
+	nfc_template_put(v->tmpl);
+	v->tmpl = NULL;
+	fl_table_free(v->tb);
+	v->tb = NULL;
 }
 
 static int v5_start(void *inst, struct nfc_ctx *ctx)
 {
 	struct v5_inst *v = inst;
+	struct nfc_field f[V5_FIELDS + 4];
+	size_t n = V5_FIELDS;
 	int rc;
 
 	v->ctx = ctx;
-	v->tmpl = nfc_template_new(ctx, v5_fields, sizeof(v5_fields) / sizeof(v5_fields[0]));
+	memcpy(f, v5_fields, sizeof(v5_fields));
+	if (v->cfg.add_exporter)
+		f[n++] = (struct nfc_field){ .name = "exporterIPAddress", .kind = NFC_FIELD_EXPORTER };
+	if (v->cfg.add_sampling)
+		f[n++] = (struct nfc_field){ .name = "SAMPLING_INTERVAL", .kind = NFC_FIELD_SAMPLING };
+	if (v->cfg.add_times) {
+		f[n++] = (struct nfc_field){ .name = "flowStartSeconds", .kind = NFC_FIELD_UPTIME_SECS,
+		                             .src = F_FIRST_SWITCHED };
+		f[n++] = (struct nfc_field){ .name = "flowEndSeconds", .kind = NFC_FIELD_UPTIME_SECS,
+		                             .src = F_LAST_SWITCHED };
+	}
+	v->tmpl = nfc_template_new(ctx, f, n);
 	if (!v->tmpl) {
 		nfc_log(ctx, NFC_LOG_ERR, "cannot compile the NetFlow v5 record template");
 		rc = NFC_ENOMEM;
@@ -369,20 +188,11 @@ static int v5_start(void *inst, struct nfc_ctx *ctx)
 		rc = NFC_ERROR;
 		goto fail;
 	}
-	v->slots = calloc(EXP_SLOTS, sizeof(*v->slots));
-	if (!v->slots) {
+	v->tb = fl_table_new(ctx, &v->cfg, NULL, "records", NULL, NULL);
+	if (!v->tb) {
 		rc = NFC_ENOMEM;
 		goto fail;
 	}
-	if (pthread_mutex_init(&v->lock, NULL)) {
-		rc = NFC_ERROR;
-		goto fail;
-	}
-	v->lock_ready = 1;
-	/* A counter that cannot be registered only loses its statistic. */
-	v->c_gap = nfc_counter_register(ctx, "sequence_gap_records");
-	v->c_reset = nfc_counter_register(ctx, "sequence_resets");
-	v->c_late = nfc_counter_register(ctx, "sequence_late_records");
 	return NFC_OK;
 
 fail:
@@ -393,8 +203,8 @@ fail:
 static int v5_decode(void *inst, struct nfc_decode *d, const uint8_t *p, size_t len)
 {
 	struct v5_inst *v = inst;
-	struct cursor c = { p, len };
-	struct v5_header h;
+	struct fl_cur c = { p, len };
+	struct v5_header h = { 0 };
 	const uint8_t *rec;
 	unsigned i;
 	int rc;
@@ -420,10 +230,15 @@ static int v5_decode(void *inst, struct nfc_decode *d, const uint8_t *p, size_t 
 		return NFC_EMALFORMED;
 	}
 
-	exp_track(v, nfc_decode_source(d), &h);
+	nfc_decode_set_origin(d, V5_VERSION, (uint32_t)h.engine_type << 8 | h.engine_id,
+	                      (uint64_t)h.secs * 1000 + h.nsecs / 1000000);
+	nfc_decode_set_uptime(d, h.uptime);
+	/* two bits of mode, fourteen of interval */
+	nfc_decode_set_sampling(d, h.sampling & 0x3fffu);
+	v5_track(v, nfc_decode_source(d), &h);
 
 	for (i = 0; i < h.count; i++) {
-		rec = cur_take(&c, V5_RECORD_LEN);
+		rec = fl_take(&c, V5_RECORD_LEN);
 		if (!rec)
 			return NFC_EMALFORMED; /* unreachable: the length was checked */
 		rc = nfc_emit(d, v->tmpl, rec, V5_RECORD_LEN);
@@ -447,7 +262,8 @@ static const struct nfc_decoder_ops v5_ops = {
 };
 
 static const struct nfc_param v5_params[] = {
-	{ .name = NULL }, /* no parameters */
+	FL_PARAMS_ADDED(struct v5_inst),
+	{ NULL, 0, NULL, 0, 0, 0, 0, NULL }
 };
 
 NFC_PLUGIN_DEFINE = {
