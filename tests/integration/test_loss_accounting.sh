@@ -78,6 +78,8 @@ wait_tcp() { n=50; while [ $n -gt 0 ]; do grep -qi ":$(printf %04X "$1") .* 0A "
 wait_tcp 10515 || fail "the sink did not start"
 sed -e 's/^port=10514/port=10515/' -e 's/^queue_records=1024/queue_records=100000/' "$TMP/nfc.ini" > "$TMP/refuse.ini"
 printf 'max_event_size=430\nhostname=h\n' >> "$TMP/refuse.ini"
+# the sizes above are those of the bare v5 keys: no added keys in this phase
+printf '[decoder netflow_v5]\nadd_exporter=no\nadd_sampling=no\nadd_times=no\n' >> "$TMP/refuse.ini"
 start_daemon "$TMP/refuse.ini" "$TMP/refuse.log"
 wait_for "running" "$TMP/refuse.log"
 python3 - <<'X'

@@ -1,0 +1,677 @@
+/*
+ * in_pcap: replay a capture file. Reads pcap or pcapng with libpcap, takes
+ * the UDP payload of every frame (optionally only those sent to one port)
+ * and hands it to the core as if it had just been received, with the
+ * frame's source address and port as the exporter and the capture time as
+ * the receive time. When the file is exhausted run() returns NFC_OK: once
+ * every input has ended the daemon delivers what is queued and exits.
+ *
+ * Shape:
+ *  - One worker. Frames are parsed through a bounds-checked cursor: link
+ *    layer (Ethernet with any number of 802.1Q/802.1ad/QinQ tags up to
+ *    PCAP_MAX_TAGS, Linux cooked v1 and v2, raw IP, BSD loopback), IPv4
+ *    (options skipped) or IPv6 (the extension headers of RFC 7045's
+ *    standard format walked, AH too), then UDP. Lengths from the frame are
+ *    checked against what was captured; nothing is read past the frame.
+ *  - What is not a complete UDP datagram is counted and skipped, never
+ *    submitted: non_udp (ARP, TCP, ICMP, ESP, ...), other_port (port=),
+ *    fragments (IPv4 or IPv6 fragments, the first one included: its UDP
+ *    payload is incomplete and fragments are not reassembled), snapped
+ *    (the capture's snap length cut the datagram) and malformed_frames
+ *    (lengths that contradict each other or the frame).
+ *  - libpcap reuses its buffer on every read, so payloads are copied into
+ *    an arena allocated in open() and submitted PCAP_BATCH at a time;
+ *    nfc_worker_throttle() before each submit keeps the output queues at
+ *    most about half full, so a file read faster than the outputs can send
+ *    loses nothing.
+ *  - A file cut in the middle of a frame (a capture that was interrupted)
+ *    is read up to the cut and ends with a warning; any other read error
+ *    ends the input with an error.
+ *
+ * Timestamps are read at nanosecond precision (libpcap scales microsecond
+ * files). A frame stamped at exactly 1970-01-01T00:00:00 (some synthetic
+ * captures) has no usable time: the core stamps it when it is read.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <pcap/pcap.h>
+
+#include "nfc/plugin.h"
+
+/* Link types of newer libpcap releases, by their standard values. */
+#ifndef DLT_LINUX_SLL2
+#define DLT_LINUX_SLL2 276
+#endif
+#ifndef DLT_IPV4
+#define DLT_IPV4 228
+#endif
+#ifndef DLT_IPV6
+#define DLT_IPV6 229
+#endif
+
+#define PCAP_BATCH 64              /* datagrams per nfc_submit() */
+#define PCAP_ARENA (512 * 1024)    /* payload bytes kept for one submit */
+#define PCAP_MAX_TAGS 8            /* VLAN tags walked on one frame */
+#define PCAP_MAX_EXT 16            /* IPv6 extension headers walked */
+
+/* What a frame turned out to be. */
+enum frame_kind {
+	FRAME_UDP,
+	FRAME_NON_UDP,
+	FRAME_OTHER_PORT,
+	FRAME_FRAGMENT,
+	FRAME_SNAPPED,
+	FRAME_MALFORMED,
+};
+
+/* Plugin counters, in registration order. */
+enum { C_FRAMES, C_NON_UDP, C_OTHER_PORT, C_FRAGMENTS, C_SNAPPED, C_MALFORMED, C_COUNT };
+static const char *const counter_names[C_COUNT] = {
+	"frames", "non_udp", "other_port", "fragments", "snapped", "malformed_frames"
+};
+
+struct pcap_in {
+	/* parameters, written by the core */
+	char *path;
+	long long port;
+
+	/* state */
+	struct nfc_ctx *ctx;
+	pcap_t *pc;
+	int linktype;
+	int counter[C_COUNT];
+	uint64_t count[C_COUNT]; /* the same, for the end-of-file line */
+	uint8_t *arena;          /* PCAP_ARENA bytes */
+	size_t used;             /* bytes of the arena taken */
+	struct nfc_datagram dgs[PCAP_BATCH];
+	size_t ndgs;
+	uint64_t submitted;
+};
+
+#define P(m) offsetof(struct pcap_in, m)
+static const struct nfc_param pcap_params[] = {
+	{ "path", NFC_PARAM_STRING, NULL, NFC_PARAM_REQUIRED, P(path), 0, 0,
+	  "Capture file to replay (pcap or pcapng, as tcpdump -w or Wireshark write it)." },
+	{ "port", NFC_PARAM_INT, "0", 0, P(port), 0, 65535,
+	  "Only UDP datagrams sent to this destination port (0: every UDP datagram)." },
+	{ NULL, 0, NULL, 0, 0, 0, 0, NULL },
+};
+#undef P
+
+/* ------------------------------------------------------------------------ */
+/* The bounds-checked cursor                                                */
+
+struct cursor {
+	const uint8_t *p;
+	size_t left;
+	/* The frame was cut by the snap length and the cursor still runs to
+	 * the end of what was captured: running short means "snapped", not
+	 * "malformed". Cleared once the cursor is bounded by an IP length. */
+	int snapped;
+	const char *why; /* what was wrong, for the log */
+};
+
+static int cur_fail(struct cursor *c, const char *why)
+{
+	c->why = why;
+	return c->snapped ? FRAME_SNAPPED : FRAME_MALFORMED;
+}
+
+/* Take n bytes: returns them, or NULL when fewer are left. */
+static const uint8_t *cur_take(struct cursor *c, size_t n)
+{
+	const uint8_t *p = c->p;
+
+	if (n > c->left)
+		return NULL;
+	c->p += n;
+	c->left -= n;
+	return p;
+}
+
+static int cur_be16(struct cursor *c, uint16_t *v)
+{
+	const uint8_t *p = cur_take(c, 2);
+
+	if (!p)
+		return -1;
+	*v = (uint16_t)(p[0] << 8 | p[1]);
+	return 0;
+}
+
+/* The parsed datagram. */
+struct udp_view {
+	const uint8_t *payload;
+	size_t len;
+	struct sockaddr_storage src;
+	const char *why; /* set for FRAME_FRAGMENT/SNAPPED/MALFORMED */
+};
+
+static int parse_udp(struct pcap_in *pi, struct cursor *c, struct udp_view *v)
+{
+	const uint8_t *h = cur_take(c, 8);
+	uint16_t sport, dport, ulen;
+
+	if (!h)
+		return cur_fail(c, "UDP header cut short");
+	sport = (uint16_t)(h[0] << 8 | h[1]);
+	dport = (uint16_t)(h[2] << 8 | h[3]);
+	ulen = (uint16_t)(h[4] << 8 | h[5]);
+	if (ulen < 8)
+		return cur_fail(c, "UDP length below 8");
+	if ((size_t)ulen - 8 > c->left)
+		return cur_fail(c, "UDP length beyond the IP packet");
+	if (pi->port && dport != (uint16_t)pi->port)
+		return FRAME_OTHER_PORT;
+	v->payload = c->p;
+	v->len = (size_t)ulen - 8;
+	if (v->src.ss_family == AF_INET)
+		((struct sockaddr_in *)&v->src)->sin_port = htons(sport);
+	else
+		((struct sockaddr_in6 *)&v->src)->sin6_port = htons(sport);
+	return FRAME_UDP;
+}
+
+static int parse_ipv4(struct pcap_in *pi, struct cursor *c, struct udp_view *v)
+{
+	const uint8_t *h = cur_take(c, 20);
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&v->src;
+	size_t ihl, total;
+	uint16_t frag;
+
+	if (!h)
+		return cur_fail(c, "IPv4 header cut short");
+	if (h[0] >> 4 != 4)
+		return cur_fail(c, "IPv4 header of another version");
+	ihl = (size_t)(h[0] & 0xf) * 4;
+	total = (size_t)(h[2] << 8 | h[3]);
+	if (ihl < 20 || total < ihl)
+		return cur_fail(c, "IPv4 header or total length too small");
+	/* The total length bounds the packet: Ethernet pads short frames. */
+	if (total - 20 > c->left)
+		return cur_fail(c, "IPv4 total length beyond the frame");
+	c->left = total - 20;
+	c->snapped = 0;
+	if (!cur_take(c, ihl - 20))
+		return cur_fail(c, "IPv4 options beyond the packet");
+	if (h[9] != IPPROTO_UDP)
+		return FRAME_NON_UDP;
+	frag = (uint16_t)(h[6] << 8 | h[7]);
+	if (frag & 0x3fff) { /* MF, or a non-zero offset */
+		c->why = (frag & 0x1fff) ? "IPv4 fragment (not the first)" : "IPv4 first fragment";
+		return FRAME_FRAGMENT;
+	}
+	memset(s4, 0, sizeof(*s4));
+	s4->sin_family = AF_INET;
+	memcpy(&s4->sin_addr, h + 12, 4);
+	return parse_udp(pi, c, v);
+}
+
+/* Extension headers in RFC 7045's standard format: next header, then the
+ * length in 8-octet units not counting the first 8. */
+static int ipv6_ext(uint8_t nh)
+{
+	return nh == 0 || nh == 43 || nh == 60 || nh == 135 || nh == 139 || nh == 140;
+}
+
+static int parse_ipv6(struct pcap_in *pi, struct cursor *c, struct udp_view *v)
+{
+	const uint8_t *h = cur_take(c, 40), *e;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&v->src;
+	size_t plen, skip;
+	uint8_t nh;
+	int i;
+
+	if (!h)
+		return cur_fail(c, "IPv6 header cut short");
+	if (h[0] >> 4 != 6)
+		return cur_fail(c, "IPv6 header of another version");
+	plen = (size_t)(h[4] << 8 | h[5]);
+	if (plen == 0)
+		return cur_fail(c, "IPv6 payload length 0 (jumbogram)");
+	if (plen > c->left)
+		return cur_fail(c, "IPv6 payload length beyond the frame");
+	c->left = plen;
+	c->snapped = 0;
+	nh = h[6];
+	for (i = 0; i < PCAP_MAX_EXT; i++) {
+		switch (nh) {
+		case IPPROTO_UDP:
+			memset(s6, 0, sizeof(*s6));
+			s6->sin6_family = AF_INET6;
+			memcpy(&s6->sin6_addr, h + 8, 16);
+			return parse_udp(pi, c, v);
+		case 0:   /* hop-by-hop options */
+		case 43:  /* routing */
+		case 60:  /* destination options */
+		case 135: /* mobility */
+		case 139: /* HIP */
+		case 140: /* shim6 (ipv6_ext() lists the same) */
+			e = cur_take(c, 2);
+			if (!e)
+				return cur_fail(c, "IPv6 extension header cut short");
+			skip = ((size_t)e[1] + 1) * 8 - 2;
+			nh = e[0];
+			break;
+		case 51: /* authentication header: length in 4-octet units, minus 2 */
+			e = cur_take(c, 2);
+			if (!e)
+				return cur_fail(c, "IPv6 authentication header cut short");
+			skip = ((size_t)e[1] + 2) * 4 - 2;
+			nh = e[0];
+			break;
+		case 44: /* fragment */
+			e = cur_take(c, 8);
+			if (!e)
+				return cur_fail(c, "IPv6 fragment header cut short");
+			/* An atomic fragment (offset 0, no more) is a whole
+			 * packet (RFC 6946): go on with what it carries. */
+			if ((e[2] << 8 | e[3]) & 0xfff9) {
+				if (e[0] != IPPROTO_UDP && !ipv6_ext(e[0]))
+					return FRAME_NON_UDP; /* a fragment of TCP, ICMPv6, ... */
+				c->why = ((e[2] << 8 | e[3]) & 0xfff8) ? "IPv6 fragment (not the first)"
+				                                       : "IPv6 first fragment";
+				return FRAME_FRAGMENT;
+			}
+			skip = 0;
+			nh = e[0];
+			break;
+		default: /* TCP, ICMPv6, ESP, no next header, unknown */
+			return FRAME_NON_UDP;
+		}
+		if (!cur_take(c, skip))
+			return cur_fail(c, "IPv6 extension header beyond the packet");
+	}
+	return cur_fail(c, "too many IPv6 extension headers");
+}
+
+static int parse_ethertype(struct pcap_in *pi, struct cursor *c, struct udp_view *v, uint16_t type)
+{
+	int tags = 0;
+
+	/* 802.1Q, 802.1ad and the pre-standard QinQ types: a 2-byte tag
+	 * control field, then the next type. */
+	while (type == 0x8100 || type == 0x88a8 || type == 0x9100 || type == 0x9200) {
+		if (++tags > PCAP_MAX_TAGS)
+			return cur_fail(c, "too many VLAN tags");
+		if (!cur_take(c, 2) || cur_be16(c, &type) < 0)
+			return cur_fail(c, "VLAN tag cut short");
+	}
+	if (type == 0x0800)
+		return parse_ipv4(pi, c, v);
+	if (type == 0x86dd)
+		return parse_ipv6(pi, c, v);
+	return FRAME_NON_UDP; /* ARP, MPLS, 802.3 lengths, ... */
+}
+
+/* By the version nibble: raw IP captures carry no link header. */
+static int parse_raw(struct pcap_in *pi, struct cursor *c, struct udp_view *v)
+{
+	if (c->left == 0)
+		return cur_fail(c, "empty frame");
+	if (c->p[0] >> 4 == 4)
+		return parse_ipv4(pi, c, v);
+	if (c->p[0] >> 4 == 6)
+		return parse_ipv6(pi, c, v);
+	return cur_fail(c, "raw frame of neither IPv4 nor IPv6");
+}
+
+/* BSD loopback: the address family as a 4-byte integer, in the capturing
+ * host's byte order (DLT_NULL) or network order (DLT_LOOP). AF_INET6 has a
+ * different value on each system. */
+static int parse_null(struct pcap_in *pi, struct cursor *c, struct udp_view *v, int network_order)
+{
+	const uint8_t *h = cur_take(c, 4);
+	uint32_t af;
+
+	if (!h)
+		return cur_fail(c, "loopback header cut short");
+	af = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+	if (!network_order && (af & 0xffff0000u))
+		af = (uint32_t)h[3] << 24 | (uint32_t)h[2] << 16 | (uint32_t)h[1] << 8 | h[0];
+	if (af == 2)
+		return parse_ipv4(pi, c, v);
+	if (af == 10 || af == 24 || af == 28 || af == 30)
+		return parse_ipv6(pi, c, v);
+	return FRAME_NON_UDP;
+}
+
+static int parse_frame(struct pcap_in *pi, const struct pcap_pkthdr *ph, const uint8_t *bytes,
+                       struct udp_view *v)
+{
+	struct cursor c = { bytes, ph->caplen, ph->caplen < ph->len, NULL };
+	const uint8_t *h;
+	uint16_t type;
+	int rc;
+
+	switch (pi->linktype) {
+	case DLT_EN10MB:
+		if (!cur_take(&c, 12) || cur_be16(&c, &type) < 0) {
+			rc = cur_fail(&c, "Ethernet header cut short");
+			break;
+		}
+		rc = parse_ethertype(pi, &c, v, type);
+		break;
+	case DLT_LINUX_SLL: /* packet type, ARPHRD type, address length, 8 address bytes, protocol */
+		if (!cur_take(&c, 14) || cur_be16(&c, &type) < 0) {
+			rc = cur_fail(&c, "Linux cooked header cut short");
+			break;
+		}
+		rc = parse_ethertype(pi, &c, v, type);
+		break;
+	case DLT_LINUX_SLL2: /* protocol, reserved, ifindex, ARPHRD type, packet type, address */
+		h = cur_take(&c, 20);
+		if (!h) {
+			rc = cur_fail(&c, "Linux cooked v2 header cut short");
+			break;
+		}
+		rc = parse_ethertype(pi, &c, v, (uint16_t)(h[0] << 8 | h[1]));
+		break;
+	case DLT_RAW:
+	case DLT_IPV4:
+	case DLT_IPV6:
+		rc = parse_raw(pi, &c, v);
+		break;
+	case DLT_NULL:
+		rc = parse_null(pi, &c, v, 0);
+		break;
+	case DLT_LOOP:
+		rc = parse_null(pi, &c, v, 1);
+		break;
+	default:
+		rc = cur_fail(&c, "unsupported link type");
+		break;
+	}
+	v->why = c.why;
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The plugin                                                               */
+
+static int linktype_supported(int dlt)
+{
+	switch (dlt) {
+	case DLT_EN10MB:
+	case DLT_LINUX_SLL:
+	case DLT_LINUX_SLL2:
+	case DLT_RAW:
+	case DLT_IPV4:
+	case DLT_IPV6:
+	case DLT_NULL:
+	case DLT_LOOP:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int pcap_check(void *inst, struct nfc_ctx *ctx)
+{
+	struct pcap_in *pi = inst;
+
+	if (!pi->path || !pi->path[0]) {
+		nfc_config_error(ctx, "path", "is empty; give the capture file to replay");
+		return NFC_EINVAL;
+	}
+	/* Caught here, --check-config reports it too, with the line. */
+	if (access(pi->path, R_OK) < 0) {
+		nfc_config_error(ctx, "path", "cannot read the capture file %s: %s", pi->path, strerror(errno));
+		return NFC_EINVAL;
+	}
+	return NFC_OK;
+}
+
+static void pcap_close_input(void *inst)
+{
+	struct pcap_in *pi = inst;
+
+	if (pi->pc)
+		pcap_close(pi->pc);
+	pi->pc = NULL;
+	free(pi->arena);
+	pi->arena = NULL;
+}
+
+static int pcap_open_input(void *inst, struct nfc_ctx *ctx, unsigned *nworkers)
+{
+	struct pcap_in *pi = inst;
+	char errbuf[PCAP_ERRBUF_SIZE] = "";
+	FILE *fp;
+	int i;
+
+	pi->ctx = ctx;
+	for (i = 0; i < C_COUNT; i++) {
+		pi->counter[i] = nfc_counter_register(ctx, counter_names[i]);
+		if (pi->counter[i] < 0) {
+			nfc_log(ctx, NFC_LOG_ERR, "cannot register the counter %s", counter_names[i]);
+			return pi->counter[i];
+		}
+	}
+	/* fopen() first, so a missing or unreadable file is reported with
+	 * errno's words rather than libpcap's. */
+	fp = fopen(pi->path, "rb");
+	if (!fp) {
+		nfc_log(ctx, NFC_LOG_ERR, "cannot open the capture file %s: %s (see [%s] path)", pi->path,
+		        strerror(errno), nfc_ctx_name(ctx));
+		return NFC_ERROR;
+	}
+	pi->pc = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+	if (!pi->pc) {
+		fclose(fp); /* not taken over on failure */
+		nfc_log(ctx, NFC_LOG_ERR, "%s is not a capture file libpcap can read (pcap or pcapng): %s",
+		        pi->path, errbuf);
+		return NFC_ERROR;
+	}
+	pi->linktype = pcap_datalink(pi->pc);
+	if (!linktype_supported(pi->linktype)) {
+		const char *name = pcap_datalink_val_to_name(pi->linktype);
+
+		nfc_log(ctx, NFC_LOG_ERR, "%s: link type %s (%d) is not supported; captures of Ethernet, "
+		        "Linux cooked (any interface), raw IP or BSD loopback are", pi->path, name ? name : "?",
+		        pi->linktype);
+		goto fail_close;
+	}
+	pi->arena = malloc(PCAP_ARENA);
+	if (!pi->arena) {
+		nfc_log(ctx, NFC_LOG_ERR, "out of memory");
+		goto fail_close;
+	}
+	*nworkers = 1;
+	return NFC_OK;
+
+fail_close:
+	pcap_close_input(pi);
+	return NFC_ERROR;
+}
+
+static void count(struct pcap_in *pi, int c)
+{
+	pi->count[c]++;
+	nfc_counter_add(pi->ctx, pi->counter[c], 1);
+}
+
+/* Hand the pending datagrams to the core, waiting first while an output's
+ * queue is more than half full. */
+static void flush(struct pcap_in *pi, struct nfc_worker *w)
+{
+	if (pi->ndgs == 0)
+		return;
+	nfc_worker_throttle(w);
+	nfc_submit(w, pi->dgs, pi->ndgs);
+	pi->submitted += pi->ndgs;
+	pi->ndgs = 0;
+	pi->used = 0;
+}
+
+/* Keep one datagram for the next submit (the arena always has room for the
+ * largest one once flushed: PCAP_ARENA > 65535). */
+static void add(struct pcap_in *pi, struct nfc_worker *w, const struct pcap_pkthdr *ph,
+                const struct udp_view *v)
+{
+	struct nfc_datagram *dg;
+
+	if (v->len > PCAP_ARENA - pi->used)
+		flush(pi, w);
+	dg = &pi->dgs[pi->ndgs++];
+	memcpy(pi->arena + pi->used, v->payload, v->len);
+	dg->data = pi->arena + pi->used;
+	dg->len = v->len;
+	pi->used += v->len;
+	dg->source = v->src;
+	dg->received.tv_sec = ph->ts.tv_sec;
+	dg->received.tv_nsec = ph->ts.tv_usec; /* nanoseconds: opened with PCAP_TSTAMP_PRECISION_NANO */
+	dg->truncated = 0;
+	if (pi->ndgs == PCAP_BATCH)
+		flush(pi, w);
+}
+
+/* IPv4-mapped IPv6 senders are given as IPv4, as in_udp does. */
+static void unmap(struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in s4;
+
+	if (s6->sin6_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		return;
+	memset(&s4, 0, sizeof(s4));
+	s4.sin_family = AF_INET;
+	s4.sin_port = s6->sin6_port;
+	memcpy(&s4.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+	memcpy(ss, &s4, sizeof(s4));
+}
+
+static void log_summary(struct pcap_in *pi, const char *how)
+{
+	nfc_log(pi->ctx, NFC_LOG_INFO,
+	        "%s %s: %llu frames, %llu UDP datagrams replayed; skipped %llu non-UDP, %llu to other ports, "
+	        "%llu fragments, %llu cut by the snap length, %llu malformed", how, pi->path,
+	        (unsigned long long)pi->count[C_FRAMES], (unsigned long long)pi->submitted,
+	        (unsigned long long)pi->count[C_NON_UDP], (unsigned long long)pi->count[C_OTHER_PORT],
+	        (unsigned long long)pi->count[C_FRAGMENTS], (unsigned long long)pi->count[C_SNAPPED],
+	        (unsigned long long)pi->count[C_MALFORMED]);
+}
+
+static int pcap_run(void *inst, struct nfc_worker *w)
+{
+	struct pcap_in *pi = inst;
+	struct pcap_pkthdr *ph;
+	const u_char *bytes;
+	struct udp_view v;
+	const char *err;
+	int rc;
+
+	if (nfc_worker_index(w) != 0 || !pi->pc)
+		return NFC_EINVAL;
+	while (!nfc_worker_stopping(w)) {
+		rc = pcap_next_ex(pi->pc, &ph, &bytes);
+		if (rc == 0)
+			continue; /* live captures only */
+		if (rc == PCAP_ERROR_BREAK) { /* the end of the file */
+			flush(pi, w);
+			nfc_submit(w, NULL, 0);
+			log_summary(pi, "end of");
+			return NFC_OK;
+		}
+		if (rc < 0) {
+			err = pcap_geterr(pi->pc);
+			flush(pi, w);
+			nfc_submit(w, NULL, 0);
+			/* A capture interrupted mid-write ends in part of a
+			 * frame: what came before it is good. libpcap says
+			 * "truncated dump file" (pcap) or "truncated pcapng
+			 * dump file". */
+			if (strstr(err, "truncated")) {
+				nfc_log(pi->ctx, NFC_LOG_WARN, "%s ends in the middle of a frame (%s): "
+				        "stopping after frame %llu", pi->path, err,
+				        (unsigned long long)pi->count[C_FRAMES]);
+				log_summary(pi, "end of");
+				return NFC_OK;
+			}
+			nfc_log(pi->ctx, NFC_LOG_ERR, "%s: read error after frame %llu: %s", pi->path,
+			        (unsigned long long)pi->count[C_FRAMES], err);
+			log_summary(pi, "stopped reading");
+			return NFC_ERROR;
+		}
+		count(pi, C_FRAMES);
+		memset(&v, 0, sizeof(v));
+		switch (parse_frame(pi, ph, bytes, &v)) {
+		case FRAME_UDP:
+			unmap(&v.src);
+			add(pi, w, ph, &v);
+			break;
+		case FRAME_NON_UDP:
+			count(pi, C_NON_UDP);
+			break;
+		case FRAME_OTHER_PORT:
+			count(pi, C_OTHER_PORT);
+			break;
+		case FRAME_FRAGMENT:
+			count(pi, C_FRAGMENTS);
+			nfc_log_remote(pi->ctx, NFC_LOG_WARN, "%s frame %llu: %s: skipped (fragments are not "
+			               "reassembled)", pi->path, (unsigned long long)pi->count[C_FRAMES], v.why);
+			break;
+		case FRAME_SNAPPED:
+			count(pi, C_SNAPPED);
+			nfc_log_remote(pi->ctx, NFC_LOG_WARN, "%s frame %llu: %u of %u bytes captured (%s): "
+			               "skipped; capture with a larger snap length (tcpdump -s 0)", pi->path,
+			               (unsigned long long)pi->count[C_FRAMES], ph->caplen, ph->len, v.why);
+			break;
+		default:
+			count(pi, C_MALFORMED);
+			nfc_log_remote(pi->ctx, NFC_LOG_WARN, "%s frame %llu: malformed (%s): skipped", pi->path,
+			               (unsigned long long)pi->count[C_FRAMES], v.why ? v.why : "?");
+			break;
+		}
+	}
+	/* Shutdown before the end: what was read still goes to the outputs. */
+	nfc_submit(w, pi->dgs, pi->ndgs);
+	pi->submitted += pi->ndgs;
+	pi->ndgs = 0;
+	log_summary(pi, "stopped before the end of");
+	return NFC_OK;
+}
+
+static void pcap_describe(void *inst, char *out, size_t outlen)
+{
+	struct pcap_in *pi = inst;
+	const char *link = pcap_datalink_val_to_description(pi->linktype);
+	char filter[48];
+
+	if (pi->port)
+		snprintf(filter, sizeof(filter), "UDP to port %lld", pi->port);
+	else
+		snprintf(filter, sizeof(filter), "every UDP datagram");
+	snprintf(out, outlen, "capture file %s (%s, %s)", pi->path, link ? link : "?", filter);
+}
+
+static const struct nfc_input_ops pcap_ops = {
+	.size = sizeof(struct nfc_input_ops),
+	.open = pcap_open_input,
+	.run = pcap_run,
+	.describe = pcap_describe,
+	.close = pcap_close_input,
+};
+
+NFC_PLUGIN_DEFINE = {
+	.size = sizeof(struct nfc_plugin),
+	.abi_major = NFC_ABI_MAJOR,
+	.abi_minor = NFC_ABI_MINOR,
+	.kind = NFC_KIND_INPUT,
+	.name = "pcap",
+	.version = PACKAGE_VERSION,
+	.description = "replay the UDP datagrams of a pcap/pcapng capture file, then end",
+	.license = "Apache-2.0",
+	.flags = 0,
+	.instance_size = sizeof(struct pcap_in),
+	.params = pcap_params,
+	.check = pcap_check,
+	.destroy = NULL,
+	.input = &pcap_ops,
+};
