@@ -143,6 +143,7 @@ struct fl_tmpl {
 	struct nfc_template *t; /* NULL: not compiled (an options template whose
 	                           records are not forwarded still has one) */
 	size_t mem;             /* bytes counted against template_memory */
+	size_t reclen;          /* record length when no field is variable, else 0 */
 	/* options fields of interest: index in f[] + 1, 0 when absent */
 	uint16_t o_interval, o_pkt_interval, o_pkt_space, o_size, o_population, o_init_ms;
 	struct fl_field f[];
@@ -218,8 +219,9 @@ void fl_tmpl_put(struct fl_tmpl *t);
  * says whether a new layout was published. Takes the table lock only to
  * evict. */
 struct fl_tmpl *fl_tmpl_publish(struct fl_table *tb, struct fl_stream *s, struct fl_tmpl *t, int *changed);
-/* Withdraw one template (id) or, with all, every template (IPFIX). */
-void fl_tmpl_withdraw(struct fl_table *tb, struct fl_stream *s, uint16_t id, int all);
+/* Withdraw one template (id), or with all set every template of that kind
+ * (options or not: RFC 7011 8.1, ids 2 and 3). */
+void fl_tmpl_withdraw(struct fl_table *tb, struct fl_stream *s, uint16_t id, int all, int options);
 /* Hold `len` bytes of set data for template `tid` (counted, bounded). */
 void fl_hold(struct fl_table *tb, struct fl_stream *s, struct nfc_decode *d, uint16_t tid, const uint8_t *p,
              size_t len, uint64_t export_ms);

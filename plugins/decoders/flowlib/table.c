@@ -188,6 +188,14 @@ struct fl_tmpl *fl_tmpl_publish(struct fl_table *tb, struct fl_stream *s, struct
 		return NULL;
 	}
 	find_options_fields(t);
+	t->reclen = 0;
+	for (uint16_t k = 0; k < t->nfields; k++) {
+		if (t->f[k].len == 65535) {
+			t->reclen = 0;
+			break;
+		}
+		t->reclen += t->f[k].len;
+	}
 	t->t = tb->compile(tb->arg, t);
 	if (!t->t) {
 		count(tb, tb->c.templates_refused, 1);
@@ -234,15 +242,18 @@ static void tmpl_remove(struct fl_table *tb, struct fl_stream *s, size_t i)
 	s->ntmpl--;
 }
 
-void fl_tmpl_withdraw(struct fl_table *tb, struct fl_stream *s, uint16_t id, int all)
+void fl_tmpl_withdraw(struct fl_table *tb, struct fl_stream *s, uint16_t id, int all, int options)
 {
 	int found;
 	size_t i;
 
 	if (all) {
-		count(tb, tb->c.withdrawals, s->ntmpl);
-		while (s->ntmpl)
-			tmpl_remove(tb, s, s->ntmpl - 1);
+		for (i = s->ntmpl; i-- > 0;) {
+			if (s->tmpl[i]->options == !!options) {
+				count(tb, tb->c.withdrawals, 1);
+				tmpl_remove(tb, s, i);
+			}
+		}
 	} else {
 		i = tmpl_index(s, id, &found);
 		if (!found)

@@ -173,13 +173,13 @@ static struct nfc_template *compile(void *arg, const struct fl_tmpl *t)
 	struct tdec *x = arg;
 	size_t n = t->nfields, cap = n + 4;
 	struct nfc_field *fields = calloc(cap, sizeof(*fields));
-	char *names = calloc(n ? n : 1, 32);
+	char *names = calloc(n ? n : 1, 72);
 	struct nfc_template *ct = NULL;
 
 	if (!fields || !names)
 		goto out;
 	for (uint16_t i = 0; i < t->nfields; i++)
-		describe(x, t, i, names + 32 * i, 32, &fields[i]);
+		describe(x, t, i, names + 72 * i, 72, &fields[i]);
 	if (x->cfg.add_exporter && find_ie(t, 130) < 0 && find_ie(t, 131) < 0)
 		fields[n++] = (struct nfc_field){ .name = "exporterIPAddress", .kind = NFC_FIELD_EXPORTER };
 	if (!t->options) {
@@ -305,7 +305,9 @@ static long data_set(struct tdec *x, struct nfc_decode *d, struct fl_stream *s, 
 		return -1;
 	}
 	while (off < len) {
-		size_t rl = record_walk(t, p + off, len - off, UINT16_MAX, NULL, NULL);
+		/* fixed layouts (nearly all) need no walk */
+		size_t rl = t->reclen ? (len - off >= t->reclen ? t->reclen : 0)
+		                      : record_walk(t, p + off, len - off, UINT16_MAX, NULL, NULL);
 
 		if (rl == 0)
 			break; /* padding: shorter than a record */
@@ -433,7 +435,7 @@ static int template_set(struct tdec *x, struct nfc_decode *d, struct fl_stream *
 		pthread_mutex_lock(&s->lock);
 		if (withdraw) {
 			/* RFC 7011 8.1: id 2 (3 in an options set) withdraws all */
-			fl_tmpl_withdraw(x->tb, s, wid, wid == set_id);
+			fl_tmpl_withdraw(x->tb, s, wid, wid == set_id, options);
 			pthread_mutex_unlock(&s->lock);
 			continue;
 		}

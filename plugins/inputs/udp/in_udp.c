@@ -456,22 +456,6 @@ static int udp_cmsgs(const struct msghdr *mh, uint32_t *ovfl, struct timespec *t
 	return have_ovfl;
 }
 
-/* A dual-stack socket reports IPv4 senders as ::ffff:a.b.c.d: hand them to
- * the core as plain IPv4, so an exporter has one identity in every mode. */
-static void udp_unmap(struct sockaddr_storage *ss)
-{
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	struct sockaddr_in s4;
-
-	if (s6->sin6_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-		return;
-	memset(&s4, 0, sizeof(s4));
-	s4.sin_family = AF_INET;
-	s4.sin_port = s6->sin6_port;
-	memcpy(&s4.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
-	memcpy(ss, &s4, sizeof(s4));
-}
-
 static int udp_run(void *inst, struct nfc_worker *w)
 {
 	struct udp_in *u = inst;
@@ -524,9 +508,9 @@ static int udp_run(void *inst, struct nfc_worker *w)
 			dg->len = s->msgs[i].msg_len;
 			dg->truncated = (mh->msg_flags & MSG_TRUNC) != 0;
 			dg->received = now;
+			/* a dual-stack socket's ::ffff:a.b.c.d senders are
+			 * folded to IPv4 by the core, for every input */
 			have_ovfl |= udp_cmsgs(mh, &ovfl, &dg->received);
-			if (u->dual_stack)
-				udp_unmap(&dg->source);
 		}
 		/* The counter is cumulative and rises monotonically: the last
 		 * message carrying it has the newest value. It wraps at 2^32,
