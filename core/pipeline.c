@@ -366,12 +366,16 @@ static int decode_into(struct nfc_worker *w, struct nfc_batch *b, const uint8_t 
 	d->failed = 0;
 	d->src = *src;
 	b->org[b->ndg++] = *org;
+	/* A replay runs inside the decode of another datagram, whose call
+	 * poisoned the spare arena: unpoison it for the copy, poison what is
+	 * left while fn runs, and leave it poisoned for the caller (the next
+	 * copy unpoisons it again). */
+	UNPOISON(b->arena + b->used, b->cap - b->used);
 	memcpy(b->arena + b->used, data, len);
 	d->base = b->arena + b->used;
 	b->used += len;
 	POISON(b->arena + b->used, b->cap - b->used);
 	rc = fn(arg, d, d->base, len);
-	UNPOISON(b->arena + b->used, b->cap - b->used);
 	/* Nothing points into the copy: give the bytes back (unless replayed
 	 * data was appended after it meanwhile). */
 	if (b->nrec == nrec0 && b->ndg == d->dgidx + 1u && b->used == used0 + len) {
