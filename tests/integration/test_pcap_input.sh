@@ -131,21 +131,30 @@ with open(os.path.join(tmp, "cut.pcap"), "r+b") as f:
     f.truncate(size)
 json.dump(dict(datagrams=cut_dgs, counters=None, bytes=None), open(os.path.join(tmp, "cut.expect"), "w"))
 
-# --- Linux cooked v1 and v2, raw IP: IPv4, IPv6, a VLAN in the cooked header, ARP.
+# --- Linux cooked v1 and v2, raw IP, BSD loopback (host order, and network
+# order with another system's AF_INET6): IPv4, IPv6, a VLAN in the cooked header, ARP.
+def null(ip, et):
+    return struct.pack("<I", 2 if et == g.ETH_IPV4 else 30) + ip
+
+
+def loop(ip, et):
+    return struct.pack(">I", 2 if et == g.ETH_IPV4 else 24) + ip
+
+
 for name, lt, wrap in (("sll", g.LINKTYPE_LINUX_SLL, g.sll), ("sll2", g.LINKTYPE_LINUX_SLL2, g.sll2),
-                       ("raw", g.LINKTYPE_RAW, None)):
+                       ("raw", g.LINKTYPE_RAW, None), ("null", 0, null), ("loop", 108, loop)):
     c = Capture()
     for i, p in enumerate(payloads):
         if i % 2:
             ip, ipp, et = "2001:db8::30", g.ipv6("2001:db8::30", D6, g.udp(40020 + i, 2055, p)), g.ETH_IPV6
         else:
             ip, ipp, et = "198.51.100.%d" % i, g.ipv4("198.51.100.%d" % i, D4, g.udp(40020 + i, 2055, p)), g.ETH_IPV4
-        if wrap and i % 3 == 0:
+        if name.startswith("sll") and i % 3 == 0:
             frame = wrap(struct.pack("!HH", 5, et) + ipp, g.ETH_VLAN)
         else:
             frame = wrap(ipp, et) if wrap else ipp
         c.add(frame, payload=p, src=ip)
-    if wrap:
+    if name.startswith("sll"):
         c.add(wrap(bytes(28), g.ETH_ARP), "non_udp")
     c.add(bytes.fromhex("5f00"), "malformed_frames")  # neither IPv4 nor IPv6
     c.save(name, lt)
@@ -322,7 +331,7 @@ replay_ok ether "$TMP/ether.pcap" "port=2055"
 grep -q "capture file $TMP/ether.pcap (Ethernet, UDP to port 2055)" "$TMP/ether.log" ||
 	fail "the start-up line does not describe the file and the filter"
 grep -q "frame [0-9]*: malformed (.*): skipped" "$TMP/ether.log" || fail "no log line about a malformed frame"
-for t in sll sll2 raw nano; do replay_ok "$t" "$TMP/$t.pcap"; done
+for t in sll sll2 raw null loop nano; do replay_ok "$t" "$TMP/$t.pcap"; done
 replay_ok nano.pcapng "$TMP/nano.pcapng"
 
 # A file cut mid-frame: read up to the cut, then the normal end (exit 0).

@@ -32,12 +32,10 @@
  * captures) has no usable time: the core stamps it when it is read.
  */
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 
 #include <pcap/pcap.h>
 
@@ -200,21 +198,6 @@ static void add(struct pcap_in *pi, struct nfc_worker *w, const struct pcap_pkth
 		flush(pi, w);
 }
 
-/* IPv4-mapped IPv6 senders are given as IPv4, as in_udp does. */
-static void unmap(struct sockaddr_storage *ss)
-{
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	struct sockaddr_in s4;
-
-	if (s6->sin6_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-		return;
-	memset(&s4, 0, sizeof(s4));
-	s4.sin_family = AF_INET;
-	s4.sin_port = s6->sin6_port;
-	memcpy(&s4.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
-	memcpy(ss, &s4, sizeof(s4));
-}
-
 static void log_summary(struct pcap_in *pi, const char *how)
 {
 	nfc_log(pi->ctx, NFC_LOG_INFO,
@@ -269,8 +252,7 @@ static int pcap_run(void *inst, struct nfc_worker *w)
 		}
 		count(pi, C_FRAMES);
 		switch (frame_parse(pi->linktype, (uint16_t)pi->port, bytes, ph->caplen, ph->len, &v)) {
-		case FRAME_UDP:
-			unmap(&v.src);
+		case FRAME_UDP: /* the core gives an IPv4-mapped sender as IPv4 */
 			add(pi, w, ph, &v);
 			break;
 		case FRAME_NON_UDP:
