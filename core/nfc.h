@@ -105,6 +105,7 @@ struct nfc_decode {
 	size_t len;
 	uint32_t dgidx;      /* its index in the batch's org */
 	int failed;
+	size_t nested;       /* records replays added to the same batch meanwhile */
 	struct sockaddr_storage src; /* the sender, IPv4-mapped folded to IPv4 */
 };
 

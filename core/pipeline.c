@@ -364,6 +364,7 @@ static int decode_into(struct nfc_worker *w, struct nfc_batch *b, const uint8_t 
 	d->dgidx = (uint32_t)b->ndg;
 	d->len = len;
 	d->failed = 0;
+	d->nested = 0;
 	d->src = *src;
 	b->org[b->ndg++] = *org;
 	/* A replay runs inside the decode of another datagram, whose call
@@ -382,8 +383,9 @@ static int decode_into(struct nfc_worker *w, struct nfc_batch *b, const uint8_t 
 		b->used = used0;
 		b->ndg--;
 	}
-	nfc_counter_add_slot(w->ctx, w->slot, NFC_C_RECORDS, b->nrec - nrec0);
-	*emitted = b->nrec - nrec0;
+	/* records of replays into this batch were counted by their own call */
+	*emitted = b->nrec - nrec0 - d->nested;
+	nfc_counter_add_slot(w->ctx, w->slot, NFC_C_RECORDS, *emitted);
 	return rc < 0 || d->failed ? NFC_EMALFORMED : NFC_OK;
 }
 
@@ -616,6 +618,8 @@ NFC_EXPORT int nfc_replay(struct nfc_decode *d, struct nfc_held *h,
 			return NFC_ETOOBIG;
 	}
 	rc = decode_into(w, b, h->data, h->len, &h->org, &h->src, fn, arg, &sub, &emitted);
+	if (b == d->b)
+		d->nested += emitted + sub.nested;
 	if (rc < 0 && rc != NFC_ENOMEM) {
 		nfc_counter_add_slot(w->ctx, w->slot, NFC_C_MALFORMED, 1);
 		rc = NFC_EMALFORMED;

@@ -54,19 +54,50 @@ static int time_derived(enum nfc_field_kind k)
 	return k == NFC_FIELD_UPTIME_SECS || k == NFC_FIELD_TIME_SECS || k == NFC_FIELD_DELTA_SECS;
 }
 
-/* How many fields before index i have the same name: the key of field i
- * gets "_<n+1>" when n > 0 (RFC 7011 section 8 lets an element repeat). */
-static unsigned repeats_before(const struct nfc_field *fields, size_t i)
+/* Whether field i takes part in the repeat renaming (padding and the
+ * exporter, whose key is fixed, do not). */
+static int renamed(const struct nfc_field *f)
 {
-	unsigned n = 0;
+	return f->kind != NFC_FIELD_SKIP && f->kind != NFC_FIELD_EXPORTER;
+}
 
-	if (derived(fields[i].kind) && fields[i].kind != NFC_FIELD_SAMPLING && !time_derived(fields[i].kind))
-		return 0;
-	for (size_t j = 0; j < i; j++)
-		if (fields[j].kind != NFC_FIELD_SKIP && fields[i].kind != NFC_FIELD_SKIP &&
-		    !strcmp(fields[j].name, fields[i].name))
-			n++;
-	return n;
+/* For each field, how many fields before it have the same name: its key
+ * gets "_<n+1>" when n > 0 (RFC 7011 section 8 lets an element repeat). A
+ * hash of the names, so a template of 16k fields (a 64 KiB IPFIX set) costs
+ * linear time. NULL: no memory. */
+static unsigned *repeat_counts(const struct nfc_field *fields, size_t n)
+{
+	size_t cap = 16, mask, i;
+	unsigned *rep = calloc(n ? n : 1, sizeof(*rep));
+	struct slot {
+		const char *name;
+		unsigned count;
+	} *tab;
+
+	while (cap < 2 * n)
+		cap <<= 1;
+	mask = cap - 1;
+	tab = calloc(cap, sizeof(*tab));
+	if (!rep || !tab) {
+		free(rep);
+		free(tab);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		uint32_t h = 2166136261u;
+		size_t k;
+
+		if (!renamed(&fields[i]))
+			continue;
+		for (const char *c = fields[i].name; *c; c++)
+			h = (h ^ (uint8_t)*c) * 16777619u;
+		for (k = h & mask; tab[k].name && strcmp(tab[k].name, fields[i].name); k = (k + 1) & mask)
+			;
+		tab[k].name = fields[i].name;
+		rep[i] = tab[k].count++;
+	}
+	free(tab);
+	return rep;
 }
 
 /* Write ,"NAME": (NAME escaped, with its repeat suffix) at dst. */
@@ -92,6 +123,8 @@ NFC_EXPORT struct nfc_template *nfc_template_new(struct nfc_ctx *ctx, const stru
 	static const char exp4[] = "exporterIPv4Address", exp6[] = "exporterIPv6Address";
 	struct nfc_template *t;
 	size_t keybytes = 0, off = 0, i;
+	unsigned *rep;
+	char *keys;
 
 	(void)ctx;
 	if (nfields > 65535)
@@ -107,11 +140,16 @@ NFC_EXPORT struct nfc_template *nfc_template_new(struct nfc_ctx *ctx, const stru
 		/* name, escaped, a repeat suffix, the punctuation; EXPORTER has two */
 		keybytes += 2 * (10 + 6 * strlen(f->name) + sizeof(exp4));
 	}
+	rep = repeat_counts(fields, nfields);
 	t = calloc(1, sizeof(*t) + nfields * sizeof(t->ops[0]));
-	if (!t)
+	if (!t || !rep) {
+		free(rep);
+		free(t);
 		return NULL;
+	}
 	t->keys = calloc(1, keybytes + NFC_JSON_SLACK);
 	if (!t->keys) {
+		free(rep);
 		free(t);
 		return NULL;
 	}
@@ -131,7 +169,7 @@ NFC_EXPORT struct nfc_template *nfc_template_new(struct nfc_ctx *ctx, const stru
 			op->key_len = (uint16_t)(off - start);
 			off += put_key(t->keys + off, exp6, 0);
 		} else {
-			off += put_key(t->keys + off, f->name, repeats_before(fields, i));
+			off += put_key(t->keys + off, f->name, rep[i]);
 			op->key_len = (uint16_t)(off - start);
 		}
 		if (time_derived(f->kind)) {
@@ -161,6 +199,13 @@ NFC_EXPORT struct nfc_template *nfc_template_new(struct nfc_ctx *ctx, const stru
 				t->maxjson += op->key_len + value_max(f->kind, f->length);
 		}
 	}
+	free(rep);
+	rep = NULL;
+	/* the key space was sized for the worst escaping: keep what is used
+	 * (and the slack the 16-byte key moves read past the last key) */
+	keys = realloc(t->keys, off + NFC_JSON_SLACK);
+	if (keys)
+		t->keys = keys;
 	t->reclen = t->varlen ? 0 : t->minlen;
 	/* A record of no bytes: a decoder stepping by its length would never
 	 * advance. */
@@ -169,6 +214,7 @@ NFC_EXPORT struct nfc_template *nfc_template_new(struct nfc_ctx *ctx, const stru
 	return t;
 
 invalid:
+	free(rep);
 	nfc_template_put(t);
 	return NULL;
 }

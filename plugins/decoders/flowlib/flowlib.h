@@ -187,8 +187,9 @@ struct fl_cfg {
 struct fl_table;
 
 /* Compile a template into the layout records are emitted with (the
- * decoder's naming); NULL when it cannot be. */
-typedef struct nfc_template *(*fl_compile_fn)(void *arg, const struct fl_tmpl *t);
+ * decoder's naming); NULL when it cannot be. *mem: the bytes the compiled
+ * layout takes (counted against template_memory). */
+typedef struct nfc_template *(*fl_compile_fn)(void *arg, const struct fl_tmpl *t, size_t *mem);
 
 /* A table for a decoder instance. compile NULL: no templates (v5), and no
  * template counters. seq_unit names the sequence counters

@@ -170,9 +170,12 @@ out:
 	return rc;
 }
 
-/* Parse the body; returns templates restored, or -1 when it does not parse
- * (what was restored before the fault stays: each record is whole). */
-static long parse_body(struct fl_table *tb, struct fl_cur *c)
+/* Parse the body; returns the templates it holds, or -1 when it does not
+ * parse. With apply 0 nothing is touched (a first pass, so that a file whose
+ * checksum matches but whose records do not parse is ignored whole, not
+ * restored up to the fault); with apply 1 the streams and templates are
+ * restored. */
+static long parse_body(struct fl_table *tb, struct fl_cur *c, int apply)
 {
 	long restored = 0;
 
@@ -181,7 +184,7 @@ static long parse_body(struct fl_table *tb, struct fl_cur *c)
 		const uint8_t *addr;
 		uint32_t sampling, hi, lo;
 		uint16_t port, n;
-		struct fl_stream *s;
+		struct fl_stream *s = NULL;
 
 		memset(&k, 0, sizeof(k));
 		if (fl_u8(c, &k.family) < 0 || fl_u16(c, &port) < 0 || fl_u32(c, &k.domain) < 0 ||
@@ -192,12 +195,14 @@ static long parse_body(struct fl_table *tb, struct fl_cur *c)
 			return -1;
 		k.port = port;
 		memcpy(k.addr, addr, 16);
-		s = fl_stream_get(tb, &k);
-		if (!s)
-			return -1;
-		pthread_mutex_lock(&s->lock);
-		s->sampling = sampling;
-		s->init_ms = (uint64_t)hi << 32 | lo;
+		if (apply) {
+			s = fl_stream_get(tb, &k);
+			if (!s)
+				return -1;
+			pthread_mutex_lock(&s->lock);
+			s->sampling = sampling;
+			s->init_ms = (uint64_t)hi << 32 | lo;
+		}
 		for (uint16_t i = 0; i < n; i++) {
 			uint16_t id, nf, ns;
 			uint8_t opt;
@@ -206,9 +211,16 @@ static long parse_body(struct fl_table *tb, struct fl_cur *c)
 
 			if (fl_u16(c, &id) < 0 || fl_u8(c, &opt) < 0 || fl_u16(c, &nf) < 0 || fl_u16(c, &ns) < 0 ||
 			    ns > nf || c->left < (size_t)nf * 8 || opt > 1) {
-				pthread_mutex_unlock(&s->lock);
-				fl_stream_put(tb, s);
+				if (s) {
+					pthread_mutex_unlock(&s->lock);
+					fl_stream_put(tb, s);
+				}
 				return -1;
+			}
+			if (!apply) {
+				fl_take(c, (size_t)nf * 8);
+				restored++;
+				continue;
 			}
 			t = fl_tmpl_alloc(id, opt, nf, ns);
 			for (uint16_t f = 0; f < nf; f++) {
@@ -228,8 +240,10 @@ static long parse_body(struct fl_table *tb, struct fl_cur *c)
 				restored++;
 			}
 		}
-		pthread_mutex_unlock(&s->lock);
-		fl_stream_put(tb, s);
+		if (s) {
+			pthread_mutex_unlock(&s->lock);
+			fl_stream_put(tb, s);
+		}
 	}
 	return restored;
 }
@@ -270,7 +284,12 @@ void fl_state_load(struct fl_table *tb, const char *path)
 	}
 	c.p = buf + 20;
 	c.left = blen;
-	n = parse_body(tb, &c);
+	n = parse_body(tb, &c, 0);
+	if (n >= 0) {
+		c.p = buf + 20;
+		c.left = blen;
+		n = parse_body(tb, &c, 1);
+	}
 	if (n < 0) {
 		why = "its records do not parse";
 		goto out;

@@ -8,7 +8,8 @@
  * streams (the least recently seen one is evicted for a new one);
  * max_templates per stream (more are refused); template_memory for all
  * templates (least recently seen streams other than the one adding are
- * evicted to make room); hold_sets and hold_bytes of held data per stream
+ * evicted to make room, and a template that still does not fit is
+ * refused); hold_sets and hold_bytes of held data per stream
  * (the oldest is dropped) and hold_memory in all (new data is not held);
  * hold_seconds of age. Held data that is dropped or expires is counted in
  * no_template.
@@ -169,6 +170,7 @@ static void stream_evict_for(struct fl_table *tb, struct fl_stream *keep);
 
 struct fl_tmpl *fl_tmpl_publish(struct fl_table *tb, struct fl_stream *s, struct fl_tmpl *t, int *changed)
 {
+	size_t cmem = 0;
 	char who[96];
 	int found;
 	size_t i = tmpl_index(s, t->id, &found);
@@ -196,7 +198,7 @@ struct fl_tmpl *fl_tmpl_publish(struct fl_table *tb, struct fl_stream *s, struct
 		}
 		t->reclen += t->f[k].len;
 	}
-	t->t = tb->compile(tb->arg, t);
+	t->t = tb->compile(tb->arg, t, &cmem);
 	if (!t->t) {
 		count(tb, tb->c.templates_refused, 1);
 		nfc_log_remote(tb->ctx, NFC_LOG_WARN, "%s: template %u of %u fields cannot be used "
@@ -205,9 +207,22 @@ struct fl_tmpl *fl_tmpl_publish(struct fl_table *tb, struct fl_stream *s, struct
 		fl_tmpl_put(t);
 		return NULL;
 	}
-	t->mem = sizeof(*t) + t->nfields * (sizeof(t->f[0]) + 64) + 256;
-	if (atomic_fetch_add(&tb->tmpl_mem, t->mem) + t->mem > tb->cfg->template_memory)
+	t->mem = sizeof(*t) + t->nfields * sizeof(t->f[0]) + 32 + cmem;
+	if (atomic_fetch_add(&tb->tmpl_mem, t->mem) + t->mem > tb->cfg->template_memory) {
 		stream_evict_for(tb, s);
+		/* what is left is this exporter's own (or in use elsewhere): it
+		 * may not outgrow the budget (a redefinition gives back its old
+		 * layout's share) */
+		if (atomic_load(&tb->tmpl_mem) - (found ? s->tmpl[i]->mem : 0) > tb->cfg->template_memory) {
+			atomic_fetch_sub(&tb->tmpl_mem, t->mem);
+			count(tb, tb->c.templates_refused, 1);
+			nfc_log_remote(tb->ctx, NFC_LOG_WARN, "%s: template %u refused: templates already take "
+			               "template_memory (%llu bytes)", fl_key_text(&s->key, who, sizeof(who)), t->id,
+			               (unsigned long long)tb->cfg->template_memory);
+			fl_tmpl_put(t);
+			return NULL;
+		}
+	}
 	if (!found) {
 		if (s->ntmpl == s->captmpl) {
 			size_t cap = s->captmpl ? 2 * s->captmpl : 8;

@@ -17,8 +17,9 @@
  *  - the same element twice in a template (the core renames the repeat);
  *  - enterprise elements IPFIX does not know: kept by length, under ie_<pen>_<id>.
  * What is refused: a set whose length runs past the message, a template
- * record cut short (the rest of that set), an IPFIX length that disagrees
- * with the datagram. Records already emitted from the message stay.
+ * record cut short (the rest of that set), an IPFIX length larger than the
+ * datagram or shorter than its header (bytes past a shorter length are
+ * ignored). Records already emitted from the message stay.
  */
 #include <netinet/in.h>
 #include <stdio.h>
@@ -47,7 +48,8 @@ const struct nfc_param tdec_params[] = {
 	{ "max_templates", NFC_PARAM_INT, "1024", 0, offsetof(struct tdec, cfg.max_templates), 1, 65536,
 	  "templates per exporter stream; more are refused" },
 	{ "template_memory", NFC_PARAM_SIZE, "64M", 0, offsetof(struct tdec, cfg.template_memory), 1 << 20,
-	  1LL << 40, "memory for all templates; the least recently seen exporters make room" },
+	  1LL << 40, "memory for all templates; the least recently seen exporters make room, else a new template is "
+	  "refused" },
 	{ "hold_sets", NFC_PARAM_INT, "256", 0, offsetof(struct tdec, cfg.hold_sets), 0, 1 << 20,
 	  "data sets held per exporter until their template arrives (0: none)" },
 	{ "hold_bytes", NFC_PARAM_SIZE, "1M", 0, offsetof(struct tdec, cfg.hold_bytes), 0, 1LL << 32,
@@ -139,13 +141,23 @@ static int find_ie(const struct fl_tmpl *t, uint16_t id)
 	return -1;
 }
 
+/* Does t carry IANA element `id` (any length) from field `from` on? Its key
+ * is then in the record, and a derived field of that key would repeat it. */
+static int has_ie(const struct fl_tmpl *t, uint16_t id, uint16_t from)
+{
+	for (uint16_t i = from; i < t->nfields; i++)
+		if (t->f[i].id == id && t->f[i].pen == 0)
+			return 1;
+	return 0;
+}
+
 /* A derived flowStart/flowEnd field from the first source the template has. */
 static int add_time(const struct fl_tmpl *t, struct nfc_field *fields, size_t *n, const char *name,
                     uint16_t secs_id, const uint16_t *abs_ids, uint16_t delta_id, uint16_t uptime_id)
 {
 	int i;
 
-	if (find_ie(t, secs_id) >= 0)
+	if (has_ie(t, secs_id, 0))
 		return 0;
 	for (; *abs_ids; abs_ids++) {
 		if ((i = find_ie(t, *abs_ids)) >= 0) {
@@ -167,7 +179,7 @@ static int add_time(const struct fl_tmpl *t, struct nfc_field *fields, size_t *n
 	return 0;
 }
 
-static struct nfc_template *compile(void *arg, const struct fl_tmpl *t)
+static struct nfc_template *compile(void *arg, const struct fl_tmpl *t, size_t *mem)
 {
 	static const uint16_t start_abs[] = { 152, 154, 156, 0 }, end_abs[] = { 153, 155, 157, 0 };
 	struct tdec *x = arg;
@@ -180,10 +192,12 @@ static struct nfc_template *compile(void *arg, const struct fl_tmpl *t)
 		goto out;
 	for (uint16_t i = 0; i < t->nfields; i++)
 		describe(x, t, i, names + 72 * i, 72, &fields[i]);
-	if (x->cfg.add_exporter && find_ie(t, 130) < 0 && find_ie(t, 131) < 0)
+	/* v9 scope fields have names of their own (SCOPE_*) */
+	if (x->cfg.add_exporter && !has_ie(t, 130, x->fmt->version == 9 ? t->nscope : 0) &&
+	    !has_ie(t, 131, x->fmt->version == 9 ? t->nscope : 0))
 		fields[n++] = (struct nfc_field){ .name = "exporterIPAddress", .kind = NFC_FIELD_EXPORTER };
 	if (!t->options) {
-		if (x->cfg.add_sampling && find_ie(t, 34) < 0 && find_ie(t, 50) < 0 && find_ie(t, 305) < 0)
+		if (x->cfg.add_sampling && !has_ie(t, 34, 0) && find_ie(t, 50) < 0 && find_ie(t, 305) < 0)
 			fields[n++] = (struct nfc_field){ .name = x->fmt->sampling_key, .kind = NFC_FIELD_SAMPLING };
 		if (x->cfg.add_times) {
 			add_time(t, fields, &n, "flowStartSeconds", 150, start_abs, 158, 22);
@@ -191,6 +205,13 @@ static struct nfc_template *compile(void *arg, const struct fl_tmpl *t)
 		}
 	}
 	ct = nfc_template_new(x->ctx, fields, n);
+	/* What that costs (core/template.c): a header and a JSON op per field,
+	 * and keys sized for the worst-case escaping of each name, in two
+	 * allocations. Counted against template_memory, which bounds the
+	 * process's memory only if this is close to what is allocated. */
+	*mem = 64 + 2 * 32 + 16;
+	for (size_t i = 0; i < n; i++)
+		*mem += 16 + 2 * (30 + 6 * strlen(fields[i].name));
 out:
 	free(fields);
 	free(names);
