@@ -2197,6 +2197,88 @@ static void test_restart(void)
 	CU_ASSERT_EQUAL(ctr(9, "templates_restored"), 0);
 }
 
+/* Samplers (v9 FLOW_SAMPLER_ID 48 with SAMPLING_INTERVAL 34): one interval
+ * per sampler; records get it while the samplers agree and none when they
+ * differ (the record's own sampler is not known at encode time). Interface
+ * names (ingressInterface 10 + interfaceName 82) are kept per exporter and
+ * saved with the templates. */
+static void sampler_msg(struct msg *m, uint8_t id, uint32_t interval)
+{
+	static const struct f op[] = { { 34, 4, 0 }, { 48, 1, 0 } };
+
+	m_start(m, 9, 0);
+	set_begin(m, 1);
+	put_otmpl(m, 300, NULL, 0, op, N(op));
+	put16(m, 0);
+	set_end(m);
+	set_begin(m, 300);
+	put32(m, interval);
+	put8(m, id);
+	put8(m, 0);
+	put16(m, 0);
+	set_end(m);
+	m_end(m);
+}
+
+static void test_samplers_and_interfaces(void)
+{
+	static const struct f sc[] = { { 10, 4, 0 } }, op[] = { { 82, VL, 0 } };
+	static const char name[] = "TenGigE0/0/0/16.22";
+	static struct msg m;
+	uint8_t *p;
+	size_t len;
+
+	fresh(NULL);
+	sampler_msg(&m, 1, 100);
+	CU_ASSERT_EQUAL(decode_count(&m, NFC_OK), 0);
+	sampler_msg(&m, 2, 100);
+	CU_ASSERT_EQUAL(decode_count(&m, NFC_OK), 0);
+	flow_msg(&m, 9, 0, 1000, 10);
+	EXPECT1(&m, NFC_OK, "{\"IPV4_SRC_ADDR\":\"10.0.0.1\",\"IN_BYTES\":1000,\"IN_PKTS\":10" EXP4
+	                    ",\"SAMPLING_INTERVAL\":100}");
+	/* sampler 2 now samples 1 in 10: they disagree, no interval is added */
+	sampler_msg(&m, 2, 10);
+	CU_ASSERT_EQUAL(decode_count(&m, NFC_OK), 0);
+	flow_msg(&m, 9, 0, 1000, 10);
+	EXPECT1(&m, NFC_OK, "{\"IPV4_SRC_ADDR\":\"10.0.0.1\",\"IN_BYTES\":1000,\"IN_PKTS\":10" EXP4 "}");
+	/* both at 10 again */
+	sampler_msg(&m, 1, 10);
+	CU_ASSERT_EQUAL(decode_count(&m, NFC_OK), 0);
+	flow_msg(&m, 9, 0, 1000, 10);
+	EXPECT1(&m, NFC_OK, "{\"IPV4_SRC_ADDR\":\"10.0.0.1\",\"IN_BYTES\":1000,\"IN_PKTS\":10" EXP4
+	                    ",\"SAMPLING_INTERVAL\":10}");
+
+	/* IPFIX interface names, saved and restored */
+	unlink(state_file(10));
+	fresh("save_templates=yes", NULL);
+	m_start(&m, 10, 1);
+	set_begin(&m, 3);
+	put_otmpl(&m, 400, sc, N(sc), op, N(op));
+	set_end(&m);
+	set_begin(&m, 400);
+	put32(&m, 185);
+	putvar(&m, name, strlen(name), 0);
+	set_end(&m);
+	m_end(&m);
+	CU_ASSERT_EQUAL(decode_count(&m, NFC_OK), 0);
+	CU_ASSERT_EQUAL(ctr(10, "options_records"), 1);
+	dec_free(&v9);
+	dec_free(&ipx);
+	p = slurp(state_file(10), &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_PTR_NOT_NULL(memmem(p, len, name, strlen(name)));
+	free(p);
+	/* restored, then saved again by the next stop without a resend */
+	fresh("save_templates=yes", NULL);
+	dec_free(&v9);
+	dec_free(&ipx);
+	p = slurp(state_file(10), &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_PTR_NOT_NULL(memmem(p, len, name, strlen(name)));
+	free(p);
+	fresh(NULL);
+}
+
 /* A state file that is corrupt or not ours is reported and ignored whole. */
 static void test_restart_corrupt(void)
 {
@@ -2246,7 +2328,7 @@ static void test_restart_corrupt(void)
 					p[i] = (uint8_t)rnd();
 				break;
 			case 7: /* another version of the format */
-				p[11] = 2;
+				p[11] = 99;
 				break;
 			case 8: /* another format altogether */
 				len = (size_t)snprintf((char *)p, 4096, "{\"templates\":[{\"id\":256}]}\n");
@@ -2256,13 +2338,15 @@ static void test_restart_corrupt(void)
 				memset(p + gl, 7, 40);
 				len = gl + 40;
 				break;
-			case 10: /* a template of 65535 fields whose fields are missing */
-				memset(p + gl, 0, 44);
+			case 10: /* a template of 65535 fields whose fields are missing
+			          * (format 2: 23 bytes of key, 0 samplers, 0 names,
+			          * 8 of init_ms, then the template count) */
+				memset(p + gl, 0, 43);
 				p[gl] = 2;                            /* AF_INET */
-				p[gl + 36] = 1;                       /* 1 template */
-				p[gl + 37] = 1;                       /* id 256 */
-				p[gl + 40] = 0xff, p[gl + 41] = 0xff; /* 65535 fields */
-				len = gl + 44;
+				p[gl + 35] = 1;                       /* 1 template */
+				p[gl + 36] = 1;                       /* id 256 */
+				p[gl + 39] = 0xff, p[gl + 40] = 0xff; /* 65535 fields */
+				len = gl + 43;
 				break;
 			case 11: /* a body length that disagrees with the file */
 				p[15] += 1;
@@ -2658,6 +2742,7 @@ int main(void)
 		{ "every prefix and random corruptions", test_truncated_and_corrupt },
 		{ "restart: saved templates restored, exporter wins", test_restart },
 		{ "restart: corrupt state files ignored", test_restart_corrupt },
+		{ "samplers and interface names", test_samplers_and_interfaces },
 		{ "max_templates", test_max_templates },
 		{ "max_exporters evicts the least recently seen", test_max_exporters },
 		{ "one exporter within template_memory", test_template_memory_one_exporter },

@@ -145,8 +145,18 @@ struct fl_tmpl {
 	size_t mem;             /* bytes counted against template_memory */
 	size_t reclen;          /* record length when no field is variable, else 0 */
 	/* options fields of interest: index in f[] + 1, 0 when absent */
-	uint16_t o_interval, o_pkt_interval, o_pkt_space, o_size, o_population, o_init_ms;
+	uint16_t o_interval, o_pkt_interval, o_pkt_space, o_size, o_population, o_init_ms, o_sampler,
+		o_ifindex, o_ifname, o_ifdesc;
 	struct fl_field f[];
+};
+
+#define FL_SAMPLERS 8
+#define FL_IFNAME_MAX 48 /* bytes of an interface name kept */
+#define FL_IFNAMES 512   /* interface names kept per exporter stream */
+
+struct fl_ifname {
+	uint32_t index;
+	char name[FL_IFNAME_MAX + 1];
 };
 
 struct fl_pending {
@@ -170,7 +180,13 @@ struct fl_stream {
 	size_t ntmpl, captmpl;
 	struct fl_pending *pend, *pend_tail;
 	size_t npend, pend_bytes;
-	uint32_t sampling;  /* announced sampling interval, 0: none */
+	uint32_t sampling;  /* announced sampling interval, 0: none (or samplers disagree) */
+	struct fl_sampler {
+		uint32_t id, interval;
+	} sampler[FL_SAMPLERS]; /* intervals announced per sampler / selector id */
+	unsigned nsampler;
+	struct fl_ifname *ifname; /* interface names announced by options data */
+	size_t nifname, capifname;
 	uint64_t init_ms;   /* IPFIX systemInitTimeMilliseconds, 0: unknown */
 	struct fl_seq seq[4]; /* one per transport session seen lately */
 	time_t last_seen;
@@ -232,6 +248,12 @@ struct fl_pending *fl_take_pending(struct fl_table *tb, struct fl_stream *s, uin
 void fl_pending_free(struct fl_table *tb, struct fl_pending *p);
 /* Options knowledge changed: saved with the templates. */
 void fl_table_dirty(struct fl_table *tb);
+/* What options data announced (stream lock held): the sampling interval of
+ * a sampler (without an id: of the whole exporter), an interface's name. */
+void fl_learn_sampler(struct fl_table *tb, struct fl_stream *s, int has_id, uint32_t id, uint32_t interval);
+void fl_learn_ifname(struct fl_table *tb, struct fl_stream *s, uint32_t index, const uint8_t *name, size_t len);
+/* The name of interface `index`, or NULL (stream lock held). */
+const char *fl_ifname(const struct fl_stream *s, uint32_t index);
 
 /* Once a second: expire held data, save the state when it changed. */
 void fl_table_tick(struct fl_table *tb);

@@ -7,10 +7,12 @@
  * the exporter sends replaces them whatever it says.
  *
  * Format (all integers big-endian):
- *   "NFCSTATE" | u32 format 1 | u32 body length | u32 CRC-32 of the body | body
+ *   "NFCSTATE" | u32 format 2 | u32 body length | u32 CRC-32 of the body | body
  *   body: records, each
  *     u8 family | u16 port | u32 domain | 16 bytes address |
- *     u32 sampling | u64 init_ms | u16 templates, then per template
+ *     u8 samplers, each u32 id | u32 interval |
+ *     u16 interface names, each u32 index | u8 length | the name |
+ *     u64 init_ms | u16 templates, then per template
  *       u16 id | u8 options | u16 fields | u16 scope fields | fields (u16 id, u16 length, u32 pen)
  * Anything that does not parse, or a checksum that does not match, and the
  * whole file is ignored with one log line: it is a cache, never a reason to
@@ -27,7 +29,7 @@
 #include "state.h"
 
 #define MAGIC "NFCSTATE"
-#define FORMAT 1
+#define FORMAT 2
 #define MAX_STATE (256u << 20)
 
 static uint32_t crc32_ieee(const uint8_t *p, size_t n)
@@ -102,13 +104,25 @@ static void put_stream(void *arg, struct fl_stream *s)
 {
 	struct out *o = arg;
 
-	if (!s->ntmpl && !s->sampling && !s->init_ms)
+	if (!s->ntmpl && !s->nsampler && !s->init_ms && !s->nifname)
 		return;
 	put_u8(o, s->key.family);
 	put_u16(o, s->key.port);
 	put_u32(o, s->key.domain);
 	put(o, s->key.addr, 16);
-	put_u32(o, s->sampling);
+	put_u8(o, (uint8_t)s->nsampler);
+	for (unsigned i = 0; i < s->nsampler; i++) {
+		put_u32(o, s->sampler[i].id);
+		put_u32(o, s->sampler[i].interval);
+	}
+	put_u16(o, (uint16_t)s->nifname);
+	for (size_t i = 0; i < s->nifname; i++) {
+		size_t len = strlen(s->ifname[i].name);
+
+		put_u32(o, s->ifname[i].index);
+		put_u8(o, (uint8_t)len);
+		put(o, s->ifname[i].name, len);
+	}
 	put_u32(o, (uint32_t)(s->init_ms >> 32));
 	put_u32(o, (uint32_t)s->init_ms);
 	put_u16(o, (uint16_t)s->ntmpl);
@@ -182,14 +196,33 @@ static long parse_body(struct fl_table *tb, struct fl_cur *c, int apply)
 	while (c->left) {
 		struct fl_key k;
 		const uint8_t *addr;
-		uint32_t sampling, hi, lo;
-		uint16_t port, n;
+		uint32_t hi, lo, smp[2 * FL_SAMPLERS];
+		uint16_t port, n, nif;
+		uint8_t nsmp;
+		const uint8_t *ifs;
+		struct fl_cur ifc;
 		struct fl_stream *s = NULL;
 
 		memset(&k, 0, sizeof(k));
 		if (fl_u8(c, &k.family) < 0 || fl_u16(c, &port) < 0 || fl_u32(c, &k.domain) < 0 ||
-		    !(addr = fl_take(c, 16)) || fl_u32(c, &sampling) < 0 || fl_u32(c, &hi) < 0 ||
-		    fl_u32(c, &lo) < 0 || fl_u16(c, &n) < 0)
+		    !(addr = fl_take(c, 16)) || fl_u8(c, &nsmp) < 0 || nsmp > FL_SAMPLERS)
+			return -1;
+		for (unsigned i = 0; i < 2u * nsmp; i++)
+			if (fl_u32(c, &smp[i]) < 0)
+				return -1;
+		/* interface names: walked once to check, again to apply */
+		if (fl_u16(c, &nif) < 0 || nif > FL_IFNAMES)
+			return -1;
+		ifs = c->p;
+		for (uint16_t i = 0; i < nif; i++) {
+			uint8_t len;
+
+			if (!fl_take(c, 4) || fl_u8(c, &len) < 0 || len > FL_IFNAME_MAX || !fl_take(c, len))
+				return -1;
+		}
+		ifc.p = ifs;
+		ifc.left = (size_t)(c->p - ifs);
+		if (fl_u32(c, &hi) < 0 || fl_u32(c, &lo) < 0 || fl_u16(c, &n) < 0)
 			return -1;
 		if (k.family != AF_INET && k.family != AF_INET6 && k.family != 0)
 			return -1;
@@ -200,7 +233,13 @@ static long parse_body(struct fl_table *tb, struct fl_cur *c, int apply)
 			if (!s)
 				return -1;
 			pthread_mutex_lock(&s->lock);
-			s->sampling = sampling;
+			for (unsigned i = 0; i < nsmp; i++)
+				fl_learn_sampler(tb, s, 1, smp[2 * i], smp[2 * i + 1]);
+			for (uint16_t i = 0; i < nif; i++) {
+				const uint8_t *q = fl_take(&ifc, 5);
+
+				fl_learn_ifname(tb, s, fl_be32(q), fl_take(&ifc, q[4]), q[4]);
+			}
 			s->init_ms = (uint64_t)hi << 32 | lo;
 		}
 		for (uint16_t i = 0; i < n; i++) {

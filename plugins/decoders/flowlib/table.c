@@ -145,7 +145,12 @@ static int same_layout(const struct fl_tmpl *a, const struct fl_tmpl *b)
 /* Where options records of t announce what flowlib keeps. */
 static void find_options_fields(struct fl_tmpl *t)
 {
-	for (uint16_t i = t->nscope; i < t->nfields; i++) {
+	/* the interface a record is about: ingressInterface/egressInterface
+	 * (or INPUT_SNMP/OUTPUT_SNMP), or a v9 scope of type 2 (Interface) */
+	for (uint16_t i = 0; i < t->nfields && !t->o_ifindex; i++)
+		if (t->f[i].pen == 0 && (t->f[i].id == 10 || t->f[i].id == 14 || (i < t->nscope && t->f[i].id == 2)))
+			t->o_ifindex = (uint16_t)(i + 1);
+	for (uint16_t i = 0; i < t->nfields; i++) {
 		uint16_t *slot = NULL;
 
 		if (t->f[i].pen)
@@ -160,6 +165,12 @@ static void find_options_fields(struct fl_tmpl *t)
 		case 309: slot = &t->o_size; break;
 		case 310: slot = &t->o_population; break;
 		case 160: slot = &t->o_init_ms; break;
+		case 48:  /* samplerId / FLOW_SAMPLER_ID */
+		case 302: /* selectorId */
+			slot = &t->o_sampler;
+			break;
+		case 82: slot = &t->o_ifname; break;
+		case 83: slot = &t->o_ifdesc; break;
 		}
 		if (slot && !*slot)
 			*slot = (uint16_t)(i + 1);
@@ -377,6 +388,8 @@ static void stream_free(struct fl_table *tb, struct fl_stream *s)
 	while (s->ntmpl)
 		tmpl_remove(tb, s, s->ntmpl - 1);
 	free(s->tmpl);
+	atomic_fetch_sub(&tb->tmpl_mem, s->capifname * sizeof(*s->ifname));
+	free(s->ifname);
 	while (s->pend) {
 		struct fl_pending *p = s->pend;
 
@@ -491,6 +504,112 @@ struct fl_stream *fl_stream_get(struct fl_table *tb, const struct fl_key *key)
 
 void fl_table_dirty(struct fl_table *tb)
 {
+	atomic_store(&tb->dirty, 1);
+}
+
+/* The interval every record of the stream gets: the one announced without
+ * a sampler, or that of every sampler when they agree; 0 when they differ
+ * (a record's own sampler is not known at encode time: no number beats a
+ * wrong one). */
+static void sampling_update(struct fl_stream *s)
+{
+	uint32_t v = s->nsampler ? s->sampler[0].interval : 0;
+
+	for (unsigned i = 1; i < s->nsampler; i++)
+		if (s->sampler[i].interval != v)
+			v = 0;
+	s->sampling = v;
+}
+
+void fl_learn_sampler(struct fl_table *tb, struct fl_stream *s, int has_id, uint32_t id, uint32_t interval)
+{
+	unsigned i;
+
+	if (!has_id) {
+		/* about the whole exporter: it replaces what samplers said */
+		if (s->nsampler == 1 && !s->sampler[0].id && s->sampler[0].interval == interval)
+			return;
+		s->nsampler = 0;
+		id = 0;
+	}
+
+	for (i = 0; i < s->nsampler && s->sampler[i].id != id; i++)
+		;
+	if (i < s->nsampler && s->sampler[i].interval == interval)
+		return;
+	if (i == s->nsampler) {
+		if (s->nsampler == FL_SAMPLERS) /* the oldest makes room */
+			memmove(s->sampler, s->sampler + 1, --s->nsampler * sizeof(s->sampler[0]));
+		i = s->nsampler++;
+	}
+	s->sampler[i].id = id;
+	s->sampler[i].interval = interval;
+	sampling_update(s);
+	atomic_store(&tb->dirty, 1);
+}
+
+static size_t ifname_index(const struct fl_stream *s, uint32_t index, int *found)
+{
+	size_t lo = 0, hi = s->nifname;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (s->ifname[mid].index < index)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < s->nifname && s->ifname[lo].index == index;
+	return lo;
+}
+
+const char *fl_ifname(const struct fl_stream *s, uint32_t index)
+{
+	int found;
+	size_t i = ifname_index(s, index, &found);
+
+	return found ? s->ifname[i].name : NULL;
+}
+
+void fl_learn_ifname(struct fl_table *tb, struct fl_stream *s, uint32_t index, const uint8_t *name, size_t len)
+{
+	char text[FL_IFNAME_MAX + 1];
+	size_t n = 0;
+	int found;
+	size_t i;
+
+	/* printable ASCII only: the name may reach log lines and status tables */
+	for (size_t k = 0; k < len && n < FL_IFNAME_MAX && name[k]; k++)
+		text[n++] = name[k] >= 0x20 && name[k] < 0x7f ? (char)name[k] : '?';
+	text[n] = '\0';
+	if (!n)
+		return;
+	i = ifname_index(s, index, &found);
+	if (found) {
+		if (strcmp(s->ifname[i].name, text)) {
+			memcpy(s->ifname[i].name, text, n + 1);
+			atomic_store(&tb->dirty, 1);
+		}
+		return;
+	}
+	if (s->nifname >= FL_IFNAMES)
+		return;
+	if (s->nifname == s->capifname) {
+		size_t cap = s->capifname ? 2 * s->capifname : 16;
+		struct fl_ifname *v = realloc(s->ifname, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		/* names count against template_memory: exporter knowledge */
+		atomic_fetch_add(&tb->tmpl_mem, (cap - s->capifname) * sizeof(*v));
+		s->ifname = v;
+		s->capifname = cap;
+	}
+	memmove(s->ifname + i + 1, s->ifname + i, (s->nifname - i) * sizeof(*s->ifname));
+	s->ifname[i].index = index;
+	memcpy(s->ifname[i].name, text, n + 1);
+	s->nifname++;
 	atomic_store(&tb->dirty, 1);
 }
 

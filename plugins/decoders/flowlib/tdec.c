@@ -273,12 +273,27 @@ static uint64_t field_uint(const struct fl_tmpl *t, const uint8_t *rec, size_t l
 }
 
 /* What an options record announces: kept in the stream (its lock held). */
+/* Where field idx1 - 1 of a record is (idx1 0: absent): NULL when absent. */
+static const uint8_t *field_at(const struct fl_tmpl *t, const uint8_t *rec, size_t len, uint16_t idx1,
+                               size_t *flen)
+{
+	const uint8_t *fp = NULL;
+
+	*flen = 0;
+	if (idx1)
+		record_walk(t, rec, len, (uint16_t)(idx1 - 1), &fp, flen);
+	return fp;
+}
+
+/* What an options record announces: kept in the stream (its lock held). */
 static void learn_options(struct tdec *x, struct fl_stream *s, const struct fl_tmpl *t, const uint8_t *rec,
                           size_t len)
 {
-	uint64_t v, a, b;
+	uint64_t v, a, b, id;
 	uint32_t interval = 0;
-	int ok, ok2;
+	const uint8_t *np;
+	size_t nl;
+	int ok, ok2, has_id;
 
 	v = field_uint(t, rec, len, t->o_interval, &ok);
 	if (ok && v)
@@ -291,15 +306,18 @@ static void learn_options(struct tdec *x, struct fl_stream *s, const struct fl_t
 	b = field_uint(t, rec, len, t->o_population, &ok2);
 	if (ok && ok2 && a)
 		interval = (uint32_t)(b / a);
-	if (interval && interval != s->sampling) {
-		s->sampling = interval;
-		fl_table_dirty(x->tb);
+	if (interval) {
+		id = field_uint(t, rec, len, t->o_sampler, &has_id);
+		fl_learn_sampler(x->tb, s, has_id, (uint32_t)id, interval);
 	}
 	v = field_uint(t, rec, len, t->o_init_ms, &ok);
 	if (ok && v && v != s->init_ms) {
 		s->init_ms = v;
 		fl_table_dirty(x->tb);
 	}
+	v = field_uint(t, rec, len, t->o_ifindex, &ok);
+	if (ok && ((np = field_at(t, rec, len, t->o_ifname, &nl)) || (np = field_at(t, rec, len, t->o_ifdesc, &nl))))
+		fl_learn_ifname(x->tb, s, (uint32_t)v, np, nl);
 }
 
 /* Origin details that come from the stream's knowledge. */
