@@ -961,6 +961,30 @@ static void test_redefinition(void)
 /* ------------------------------------------------------------------------ */
 /* Set padding                                                              */
 
+/* Bytes after the last set: zeros are padding (Cisco ACI pads with 64,
+ * Palo Alto with 1220), anything else that does not make a set is
+ * malformed; the records before are kept either way. */
+static void test_trailing_bytes(void)
+{
+	static struct msg m;
+
+	for (int ver = 9; ver <= 10; ver++) {
+		fresh(NULL);
+		tmpl_msg(&m, ver, 1, 256, T_AB, N(T_AB));
+		CU_ASSERT_EQUAL(decode_count(&m, NFC_OK), 0);
+		for (int garbage = 0; garbage <= 1; garbage++) {
+			uint64_t bad0 = in_ctr(NFC_C_MALFORMED);
+
+			data1(&m, ver, 1, 256, 7);
+			memset(m.b + m.len, garbage ? 0xee : 0, 64);
+			m.len += 64;
+			m_end(&m);
+			CU_ASSERT_EQUAL(decode_count(&m, garbage ? NFC_EMALFORMED : NFC_OK), 1);
+			CU_ASSERT_EQUAL(in_ctr(NFC_C_MALFORMED), bad0 + (uint64_t)garbage);
+		}
+	}
+}
+
 static void test_padding(void)
 {
 	/* options: an interface (INPUT_SNMP / ingressInterface), not sampling */
@@ -2743,6 +2767,7 @@ int main(void)
 		{ "restart: saved templates restored, exporter wins", test_restart },
 		{ "restart: corrupt state files ignored", test_restart_corrupt },
 		{ "samplers and interface names", test_samplers_and_interfaces },
+		{ "bytes after the last set", test_trailing_bytes },
 		{ "max_templates", test_max_templates },
 		{ "max_exporters evicts the least recently seen", test_max_exporters },
 		{ "one exporter within template_memory", test_template_memory_one_exporter },

@@ -498,6 +498,14 @@ static int template_set(struct tdec *x, struct nfc_decode *d, struct fl_stream *
 /* ------------------------------------------------------------------------ */
 /* Messages                                                                 */
 
+static int all_zero(const uint8_t *p, size_t n)
+{
+	while (n--)
+		if (*p++)
+			return 0;
+	return 1;
+}
+
 int tdec_decode(struct tdec *x, struct nfc_decode *d, const uint8_t *p, size_t len)
 {
 	const int ipfix = x->fmt->version == 10;
@@ -542,6 +550,8 @@ int tdec_decode(struct tdec *x, struct nfc_decode *d, const uint8_t *p, size_t l
 		uint16_t set_id = fl_be16(c.p), set_len = fl_be16(c.p + 2);
 		struct fl_cur body;
 
+		if (set_len < 4 && all_zero(c.p, c.left))
+			break; /* zero padding after the last set (Cisco ACI, Palo Alto) */
 		if (set_len < 4 || set_len > c.left) {
 			nfc_log_remote(x->ctx, NFC_LOG_DEBUG, "%s: set %u of length %u in %zu bytes left",
 			               x->fmt->name, set_id, set_len, c.left);
