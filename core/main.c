@@ -337,6 +337,7 @@ static void *worker_main(void *arg)
 	if (failed)
 		atomic_store(&input_failed, 1);
 	atomic_fetch_add(&workers_ended, 1);
+	kill(getpid(), SIGUSR1); /* wake the main thread: the inputs may have ended */
 	return NULL;
 }
 
@@ -617,6 +618,7 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1); /* an input worker returned */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
