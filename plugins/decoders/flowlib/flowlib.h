@@ -112,6 +112,9 @@ struct fl_seq_result {
 void fl_seq_track(struct fl_seq *s, uint32_t seq, uint32_t units, uint32_t window, uint32_t uptime,
                   int has_uptime, struct fl_seq_result *r);
 
+/* The UDP source port of a sender (network order; 0: unknown). */
+uint16_t fl_source_port(const struct sockaddr *sa);
+
 /* ------------------------------------------------------------------------ */
 /* Streams and their templates                                              */
 
@@ -246,6 +249,11 @@ void fl_hold(struct fl_table *tb, struct fl_stream *s, struct nfc_decode *d, uin
  * replays then frees each with fl_pending_free). */
 struct fl_pending *fl_take_pending(struct fl_table *tb, struct fl_stream *s, uint16_t tid);
 void fl_pending_free(struct fl_table *tb, struct fl_pending *p);
+/* The sequence state of transport session `port` in s (its lock held):
+ * the one following it, else a free or reused slot, reset. */
+struct fl_seq *fl_seq_for(struct fl_stream *s, uint16_t port);
+/* Count what fl_seq_track() found (no lock needed). */
+void fl_seq_count(struct fl_table *tb, const struct fl_seq_result *r);
 /* Options knowledge changed: saved with the templates. */
 void fl_table_dirty(struct fl_table *tb);
 /* What options data announced (stream lock held): the sampling interval of

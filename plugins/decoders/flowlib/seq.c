@@ -8,6 +8,9 @@
  * back by more than the reorder window, or jumping forward by more than any
  * plausible loss.
  */
+#include <netinet/in.h>
+#include <string.h>
+
 #include "flowlib.h"
 
 /* A forward jump of more units than this is a counter reset, not a loss. */
@@ -59,4 +62,30 @@ restart:
 advance:
 	s->expected = seq + units;
 	s->uptime = uptime;
+}
+
+uint16_t fl_source_port(const struct sockaddr *sa)
+{
+	if (sa && sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)sa)->sin_port;
+	if (sa && sa->sa_family == AF_INET6)
+		return ((const struct sockaddr_in6 *)sa)->sin6_port;
+	return 0;
+}
+
+struct fl_seq *fl_seq_for(struct fl_stream *s, uint16_t port)
+{
+	const size_t n = sizeof(s->seq) / sizeof(s->seq[0]);
+	struct fl_seq *q = &s->seq[0];
+
+	for (size_t i = 0; i < n; i++) {
+		if (s->seq[i].used && s->seq[i].port == port)
+			return &s->seq[i];
+		if (!s->seq[i].used)
+			q = &s->seq[i];
+	}
+	/* a new session: a free slot, else the first (least useful) one */
+	memset(q, 0, sizeof(*q));
+	q->port = port;
+	return q;
 }

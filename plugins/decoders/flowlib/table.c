@@ -502,6 +502,13 @@ struct fl_stream *fl_stream_get(struct fl_table *tb, const struct fl_key *key)
 	return s;
 }
 
+void fl_seq_count(struct fl_table *tb, const struct fl_seq_result *r)
+{
+	count(tb, tb->c.seq_gap, r->gap);
+	count(tb, tb->c.seq_late, r->late);
+	count(tb, tb->c.seq_reset, (uint64_t)r->reset);
+}
+
 void fl_table_dirty(struct fl_table *tb)
 {
 	atomic_store(&tb->dirty, 1);

@@ -506,8 +506,9 @@ static int all_zero(const uint8_t *p, size_t n)
 	return 1;
 }
 
-int tdec_decode(struct tdec *x, struct nfc_decode *d, const uint8_t *p, size_t len)
+static int tdec_decode(void *inst, struct nfc_decode *d, const uint8_t *p, size_t len)
 {
+	struct tdec *x = inst;
 	const int ipfix = x->fmt->version == 10;
 	struct fl_cur c = { p, len };
 	uint16_t version, count_or_len;
@@ -586,28 +587,8 @@ int tdec_decode(struct tdec *x, struct nfc_decode *d, const uint8_t *p, size_t l
 	sr.gap = sr.late = 0;
 	sr.reset = 0;
 	if (rc == NFC_OK) {
-		struct fl_seq *q = &s->seq[0];
-		uint16_t port = 0;
-		const struct sockaddr *sa = nfc_decode_source(d);
+		struct fl_seq *q = fl_seq_for(s, fl_source_port(nfc_decode_source(d)));
 
-		if (sa->sa_family == AF_INET)
-			port = ((const struct sockaddr_in *)sa)->sin_port;
-		else if (sa->sa_family == AF_INET6)
-			port = ((const struct sockaddr_in6 *)sa)->sin6_port;
-		/* one sequence per transport session: the slot of this port, or
-		 * the least useful one */
-		for (int i = 0; i < 4; i++) {
-			if (s->seq[i].used && s->seq[i].port == port) {
-				q = &s->seq[i];
-				break;
-			}
-			if (!s->seq[i].used)
-				q = &s->seq[i];
-		}
-		if (!q->used || q->port != port) {
-			memset(q, 0, sizeof(*q));
-			q->port = port;
-		}
 		if (ipfix && unknown) {
 			/* records of unknown templates cannot be counted: follow
 			 * again from the next message */
@@ -619,20 +600,11 @@ int tdec_decode(struct tdec *x, struct nfc_decode *d, const uint8_t *p, size_t l
 	}
 	pthread_mutex_unlock(&s->lock);
 	fl_stream_put(x->tb, s);
-	{
-		const struct fl_counters *fc = fl_table_counters(x->tb);
-
-		if (sr.gap)
-			nfc_counter_add(x->ctx, fc->seq_gap, sr.gap);
-		if (sr.late)
-			nfc_counter_add(x->ctx, fc->seq_late, sr.late);
-		if (sr.reset)
-			nfc_counter_add(x->ctx, fc->seq_reset, 1);
-	}
+	fl_seq_count(x->tb, &sr);
 	return rc;
 }
 
-int tdec_start(struct tdec *x, struct nfc_ctx *ctx, const struct tdec_format *fmt)
+static int tdec_start(struct tdec *x, struct nfc_ctx *ctx, const struct tdec_format *fmt)
 {
 	x->ctx = ctx;
 	x->fmt = fmt;
@@ -643,17 +615,53 @@ int tdec_start(struct tdec *x, struct nfc_ctx *ctx, const struct tdec_format *fm
 	return x->tb ? NFC_OK : NFC_ENOMEM;
 }
 
-void tdec_tick(struct tdec *x)
+static void tdec_tick(void *inst)
 {
+	struct tdec *x = inst;
+
 	if (x->tb)
 		fl_table_tick(x->tb);
 }
 
-void tdec_stop(struct tdec *x)
+static void tdec_stop(void *inst)
 {
+	struct tdec *x = inst;
+
 	if (!x->tb)
 		return;
 	fl_table_save(x->tb);
 	fl_table_free(x->tb);
 	x->tb = NULL;
 }
+
+/* The two formats: what differs is in the code above, keyed by version. */
+static const struct tdec_format v9_format = { 9, "v9", "netflow_v9", "SAMPLING_INTERVAL" };
+static const struct tdec_format ipfix_format = { 10, "IPFIX", "ipfix", "samplingInterval" };
+
+static int v9_start(void *inst, struct nfc_ctx *ctx)
+{
+	return tdec_start(inst, ctx, &v9_format);
+}
+
+static int ipfix_start(void *inst, struct nfc_ctx *ctx)
+{
+	return tdec_start(inst, ctx, &ipfix_format);
+}
+
+const struct nfc_decoder_ops tdec_v9_ops = {
+	.size = sizeof(struct nfc_decoder_ops),
+	.versions = { 9, 0 },
+	.start = v9_start,
+	.decode = tdec_decode,
+	.stop = tdec_stop,
+	.tick = tdec_tick,
+};
+
+const struct nfc_decoder_ops tdec_ipfix_ops = {
+	.size = sizeof(struct nfc_decoder_ops),
+	.versions = { 10, 0 },
+	.start = ipfix_start,
+	.decode = tdec_decode,
+	.stop = tdec_stop,
+	.tick = tdec_tick,
+};

@@ -25,11 +25,9 @@ struct tdec {
 	int c_options, c_unknown_sets, c_bad_templates;
 };
 
+/* What the two plugins export: the parameters (of struct tdec) and the
+ * operations of each format. */
 extern const struct nfc_param tdec_params[];
-
-int tdec_start(struct tdec *x, struct nfc_ctx *ctx, const struct tdec_format *fmt);
-int tdec_decode(struct tdec *x, struct nfc_decode *d, const uint8_t *p, size_t len);
-void tdec_tick(struct tdec *x);
-void tdec_stop(struct tdec *x);
+extern const struct nfc_decoder_ops tdec_v9_ops, tdec_ipfix_ops;
 
 #endif

@@ -2,42 +2,11 @@
  * dec_ipfix: the IPFIX (RFC 7011, version 10) decoder.
  *
  * All the work is shared with the other template-based decoder, in
- * plugins/decoders/flowlib (tdec.c: sets, templates, held data; table.c:
- * exporter streams; state.c: templates across restarts). This file only
- * names the format.
+ * plugins/decoders/flowlib (tdec.c: sets, templates, held data, the format's
+ * operations; table.c: exporter streams; state.c: templates across
+ * restarts). This file only describes the plugin.
  */
 #include "tdec.h"
-
-static const struct tdec_format fmt = { 10, "IPFIX", "ipfix", "samplingInterval" };
-
-static int start(void *inst, struct nfc_ctx *ctx)
-{
-	return tdec_start(inst, ctx, &fmt);
-}
-
-static int decode(void *inst, struct nfc_decode *d, const uint8_t *p, size_t len)
-{
-	return tdec_decode(inst, d, p, len);
-}
-
-static void tick(void *inst)
-{
-	tdec_tick(inst);
-}
-
-static void stop(void *inst)
-{
-	tdec_stop(inst);
-}
-
-static const struct nfc_decoder_ops ops = {
-	.size = sizeof(struct nfc_decoder_ops),
-	.versions = { 10, 0 },
-	.start = start,
-	.decode = decode,
-	.stop = stop,
-	.tick = tick,
-};
 
 NFC_PLUGIN_DEFINE = {
 	.size = sizeof(struct nfc_plugin),
@@ -51,5 +20,5 @@ NFC_PLUGIN_DEFINE = {
 	.flags = 0,
 	.instance_size = sizeof(struct tdec),
 	.params = tdec_params,
-	.decoder = &ops,
+	.decoder = &tdec_ipfix_ops,
 };

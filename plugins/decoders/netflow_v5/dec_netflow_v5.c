@@ -89,17 +89,11 @@ struct v5_inst {
  * the lock is released (they are per thread in the core and need no lock). */
 static void v5_track(struct v5_inst *v, const struct sockaddr *sa, const struct v5_header *h)
 {
-	const struct fl_counters *fc = fl_table_counters(v->tb);
 	struct fl_seq_result r;
 	struct fl_stream *s;
 	struct fl_key k;
-	uint16_t port = 0;
 
-	if (sa->sa_family == AF_INET)
-		port = ((const struct sockaddr_in *)sa)->sin_port;
-	else if (sa->sa_family == AF_INET6)
-		port = ((const struct sockaddr_in6 *)sa)->sin6_port;
-	fl_key_make(&k, sa, port, (uint32_t)h->engine_type << 8 | h->engine_id);
+	fl_key_make(&k, sa, fl_source_port(sa), (uint32_t)h->engine_type << 8 | h->engine_id);
 	s = fl_stream_get(v->tb, &k);
 	if (!s)
 		return;
@@ -109,12 +103,7 @@ static void v5_track(struct v5_inst *v, const struct sockaddr *sa, const struct 
 	s->records += h->count;
 	pthread_mutex_unlock(&s->lock);
 	fl_stream_put(v->tb, s);
-	if (r.gap)
-		nfc_counter_add(v->ctx, fc->seq_gap, r.gap);
-	if (r.late)
-		nfc_counter_add(v->ctx, fc->seq_late, r.late);
-	if (r.reset)
-		nfc_counter_add(v->ctx, fc->seq_reset, 1);
+	fl_seq_count(v->tb, &r);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -1,43 +1,12 @@
 /*
- * dec_netflow_v9: the NetFlow v9 (RFC 3954) decoder.
+ * dec_netflow_v9: the NetFlow version 9 (RFC 3954) decoder.
  *
  * All the work is shared with the other template-based decoder, in
- * plugins/decoders/flowlib (tdec.c: sets, templates, held data; table.c:
- * exporter streams; state.c: templates across restarts). This file only
- * names the format.
+ * plugins/decoders/flowlib (tdec.c: sets, templates, held data, the format's
+ * operations; table.c: exporter streams; state.c: templates across
+ * restarts). This file only describes the plugin.
  */
 #include "tdec.h"
-
-static const struct tdec_format fmt = { 9, "v9", "netflow_v9", "SAMPLING_INTERVAL" };
-
-static int start(void *inst, struct nfc_ctx *ctx)
-{
-	return tdec_start(inst, ctx, &fmt);
-}
-
-static int decode(void *inst, struct nfc_decode *d, const uint8_t *p, size_t len)
-{
-	return tdec_decode(inst, d, p, len);
-}
-
-static void tick(void *inst)
-{
-	tdec_tick(inst);
-}
-
-static void stop(void *inst)
-{
-	tdec_stop(inst);
-}
-
-static const struct nfc_decoder_ops ops = {
-	.size = sizeof(struct nfc_decoder_ops),
-	.versions = { 9, 0 },
-	.start = start,
-	.decode = decode,
-	.stop = stop,
-	.tick = tick,
-};
 
 NFC_PLUGIN_DEFINE = {
 	.size = sizeof(struct nfc_plugin),
@@ -51,5 +20,5 @@ NFC_PLUGIN_DEFINE = {
 	.flags = 0,
 	.instance_size = sizeof(struct tdec),
 	.params = tdec_params,
-	.decoder = &ops,
+	.decoder = &tdec_v9_ops,
 };
