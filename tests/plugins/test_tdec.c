@@ -2518,7 +2518,7 @@ static void test_template_memory_one_exporter(void)
 		uint64_t ok, refused;
 
 		for (unsigned k = 0; k < 20; k++) {
-			big_tmpl_msg(&m, ver, (uint16_t)(256 + k), 1000, k);
+			big_tmpl_msg(&m, ver, (uint16_t)(256 + k), 4000, k);
 			CU_ASSERT_EQUAL(decode_count(&m, NFC_OK), 0);
 		}
 		ok = ctr(ver, "templates");
@@ -2526,13 +2526,13 @@ static void test_template_memory_one_exporter(void)
 		CU_ASSERT_EQUAL(ok + refused, 20);
 		CU_ASSERT(ok >= 1 && ok <= 6);
 		/* a redefinition of the first, smaller: accepted */
-		big_tmpl_msg(&m, ver, 256, 900, 7);
+		big_tmpl_msg(&m, ver, 256, 3600, 7);
 		CU_ASSERT_EQUAL(decode_count(&m, NFC_OK), 0);
 		CU_ASSERT_EQUAL(ctr(ver, "templates"), ok + 1);
 		CU_ASSERT_EQUAL(ctr(ver, "templates_refused"), refused);
 		/* another exporter: the first one makes room */
 		g_src = "192.0.2.99";
-		big_tmpl_msg(&m, ver, 256, 1000, 3);
+		big_tmpl_msg(&m, ver, 256, 4000, 3);
 		CU_ASSERT_EQUAL(decode_count(&m, NFC_OK), 0);
 		CU_ASSERT_EQUAL(ctr(ver, "templates"), ok + 2);
 		CU_ASSERT_EQUAL(ctr(ver, "exporters_evicted"), 1);

@@ -206,12 +206,13 @@ static struct nfc_template *compile(void *arg, const struct fl_tmpl *t, size_t *
 	}
 	ct = nfc_template_new(x->ctx, fields, n);
 	/* What that costs (core/template.c): a header and a JSON op per field,
-	 * and keys sized for the worst-case escaping of each name, in two
-	 * allocations. Counted against template_memory, which bounds the
-	 * process's memory only if this is close to what is allocated. */
-	*mem = 64 + 2 * 32 + 16;
+	 * and the keys (,"NAME": with a repeat suffix, then 16 bytes of slack),
+	 * in two allocations with their malloc overhead. Counted against
+	 * template_memory, which bounds the process's memory only if this is
+	 * close to what is allocated. */
+	*mem = 96 + 2 * 16 + 16;
 	for (size_t i = 0; i < n; i++)
-		*mem += 16 + 2 * (30 + 6 * strlen(fields[i].name));
+		*mem += 16 + strlen(fields[i].name) + 10;
 out:
 	free(fields);
 	free(names);
