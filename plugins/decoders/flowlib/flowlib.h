@@ -232,12 +232,18 @@ struct fl_tmpl *fl_tmpl_find(struct fl_stream *s, uint16_t id);
 /* Allocate a template description of n fields (refs 1). */
 struct fl_tmpl *fl_tmpl_alloc(uint16_t id, int options, uint16_t nfields, uint16_t nscope);
 void fl_tmpl_put(struct fl_tmpl *t);
+/* Is the same layout already published under t's id (a resend)? Marks it
+ * sent again (no longer only restored). Stream lock held. */
+int fl_tmpl_known(struct fl_stream *s, const struct fl_tmpl *t);
+/* Compile t (no lock needed: t is not published yet). NFC_EINVAL when it
+ * cannot be used. */
+int fl_tmpl_prepare(struct fl_table *tb, struct fl_tmpl *t);
 /* Publish t (taking over the caller's reference): an identical template
  * already there is kept (the exporter's periodic resend costs no compile);
- * otherwise t is compiled and replaces it. Returns the template in place,
- * or NULL when refused (limits, no memory: counted and logged). *changed
- * says whether a new layout was published. Takes the table lock only to
- * evict. */
+ * otherwise t, compiled here unless fl_tmpl_prepare() did it outside the
+ * lock, replaces it. Returns the template in place, or NULL when refused
+ * (limits, no memory: counted and logged). *changed says whether a new
+ * layout was published. Takes the table lock only to evict. */
 struct fl_tmpl *fl_tmpl_publish(struct fl_table *tb, struct fl_stream *s, struct fl_tmpl *t, int *changed);
 /* Withdraw one template (id), or with all set every template of that kind
  * (options or not: RFC 7011 8.1, ids 2 and 3). */

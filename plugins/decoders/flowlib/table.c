@@ -179,15 +179,43 @@ static void find_options_fields(struct fl_tmpl *t)
 
 static void stream_evict_for(struct fl_table *tb, struct fl_stream *keep);
 
-struct fl_tmpl *fl_tmpl_publish(struct fl_table *tb, struct fl_stream *s, struct fl_tmpl *t, int *changed)
+int fl_tmpl_known(struct fl_stream *s, const struct fl_tmpl *t)
+{
+	struct fl_tmpl *have = fl_tmpl_find(s, t->id);
+
+	if (!have || !same_layout(have, t))
+		return 0;
+	have->restored = 0;
+	return 1;
+}
+
+int fl_tmpl_prepare(struct fl_table *tb, struct fl_tmpl *t)
 {
 	size_t cmem = 0;
+
+	find_options_fields(t);
+	t->reclen = 0;
+	for (uint16_t k = 0; k < t->nfields; k++) {
+		if (t->f[k].len == 65535) {
+			t->reclen = 0;
+			break;
+		}
+		t->reclen += t->f[k].len;
+	}
+	t->t = tb->compile(tb->arg, t, &cmem);
+	t->mem = sizeof(*t) + t->nfields * sizeof(t->f[0]) + 32 + cmem;
+	return t->t ? NFC_OK : NFC_EINVAL;
+}
+
+struct fl_tmpl *fl_tmpl_publish(struct fl_table *tb, struct fl_stream *s, struct fl_tmpl *t, int *changed)
+{
 	char who[96];
 	int found;
 	size_t i = tmpl_index(s, t->id, &found);
 
 	*changed = 0;
-	if (found && same_layout(s->tmpl[i], t) && s->tmpl[i]->t) {
+	if (found && same_layout(s->tmpl[i], t)) {
+		/* a resend (or another worker published it meanwhile) */
 		s->tmpl[i]->restored = 0;
 		fl_tmpl_put(t);
 		return s->tmpl[i];
@@ -200,17 +228,7 @@ struct fl_tmpl *fl_tmpl_publish(struct fl_table *tb, struct fl_stream *s, struct
 		fl_tmpl_put(t);
 		return NULL;
 	}
-	find_options_fields(t);
-	t->reclen = 0;
-	for (uint16_t k = 0; k < t->nfields; k++) {
-		if (t->f[k].len == 65535) {
-			t->reclen = 0;
-			break;
-		}
-		t->reclen += t->f[k].len;
-	}
-	t->t = tb->compile(tb->arg, t, &cmem);
-	if (!t->t) {
+	if (!t->t && fl_tmpl_prepare(tb, t) < 0) {
 		count(tb, tb->c.templates_refused, 1);
 		nfc_log_remote(tb->ctx, NFC_LOG_WARN, "%s: template %u of %u fields cannot be used "
 		               "(no memory, or records of no bytes)", fl_key_text(&s->key, who, sizeof(who)),
@@ -218,7 +236,6 @@ struct fl_tmpl *fl_tmpl_publish(struct fl_table *tb, struct fl_stream *s, struct
 		fl_tmpl_put(t);
 		return NULL;
 	}
-	t->mem = sizeof(*t) + t->nfields * sizeof(t->f[0]) + 32 + cmem;
 	if (atomic_fetch_add(&tb->tmpl_mem, t->mem) + t->mem > tb->cfg->template_memory) {
 		stream_evict_for(tb, s);
 		/* what is left is this exporter's own (or in use elsewhere): it

@@ -479,6 +479,17 @@ static int template_set(struct tdec *x, struct nfc_decode *d, struct fl_stream *
 			pthread_mutex_unlock(&s->lock);
 			continue;
 		}
+		if (fl_tmpl_known(s, t)) {
+			/* the periodic resend: nothing to build */
+			pthread_mutex_unlock(&s->lock);
+			fl_tmpl_put(t);
+			continue;
+		}
+		pthread_mutex_unlock(&s->lock);
+		/* a new layout is compiled outside the lock: data of the stream
+		 * keeps decoding meanwhile */
+		fl_tmpl_prepare(x->tb, t);
+		pthread_mutex_lock(&s->lock);
 		got = fl_tmpl_publish(x->tb, s, t, &changed);
 		if (got && changed)
 			pend = fl_take_pending(x->tb, s, got->id);
