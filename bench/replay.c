@@ -11,14 +11,25 @@
  *                  varied addresses, ports, protocols and counters
  *
  * v5 datagrams get a continuous flow_sequence rewritten as they are sent, so
- * a collector sees no sequence gap however often the pool is repeated.
- * Records are counted from the v5 header count; other versions count only
- * datagrams.
+ * a collector sees no sequence gap however often the pool is repeated; so do
+ * NetFlow v9 (package sequence: one per datagram) and IPFIX (sequence: data
+ * records sent before the message) datagrams, per source id / observation
+ * domain.
+ *
+ * Records are counted from the v5 header count, and for v9/IPFIX by walking
+ * the sets with the templates the pool carries (fixed-length templates; a
+ * data set of a variable-length template is not counted): data records of
+ * options templates are not counted as records, since collectors do not
+ * forward them as flows. Template datagrams are sent before the data: every
+ * template and options template of the pool, in template-only datagrams of
+ * their own (not counted in the figures), from every source socket, then a
+ * pause of 100 ms before the timed replay starts. The pool's own template
+ * datagrams are then replayed where the exporter put them (its refreshes).
  *
  * The last line of output is machine-readable:
  *   sent datagrams=N records=N packets=N seconds=S datagrams_per_s=R records_per_s=R
- * (packets: the sum of the v5 records' dPkts, for collectors that only
- * report aggregates)
+ * (packets: the sum of the records' packet counters - v5 dPkts, v9/IPFIX
+ * element 2 - for collectors that only report aggregates)
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -49,9 +60,15 @@
 struct dgram {
 	uint8_t *p;
 	uint32_t len;
-	uint32_t records; /* v5 header count, else 0 */
-	uint64_t packets; /* v5: sum of dPkts, to check collectors that only
-			   * report aggregates (nfacctd) */
+	uint16_t version;
+	uint32_t records; /* flow records: v5 header count, v9/IPFIX data records
+			   * of non-options templates */
+	uint32_t seq_units; /* what it adds to its sequence number: v5 flows,
+			     * v9 1, IPFIX every data record */
+	uint32_t domain;  /* v9 source id, IPFIX observation domain */
+	uint64_t packets; /* sum of the records' packet counters, to check
+			   * collectors that only report aggregates (nfacctd) */
+	int has_templates;
 };
 
 struct pool {
@@ -60,7 +77,20 @@ struct pool {
 	size_t skipped; /* fragments, truncated captures, non-UDP */
 };
 
+/* v9/IPFIX: what a template says about its records. */
+struct tmpl_info {
+	uint16_t version, id;
+	uint32_t domain;
+	uint32_t reclen;   /* 0: variable length (records not counted) */
+	int options;
+	int pkt_off, pkt_len; /* packet counter (element 2), -1: none */
+};
+
+static struct tmpl_info *tmpls;
+static size_t ntmpls, captmpls;
+
 static volatile sig_atomic_t stop_flag;
+static int quiet;
 
 static void on_signal(int sig)
 {
@@ -101,6 +131,11 @@ static void wr32(uint8_t *p, uint32_t v)
 	p[3] = v & 0xff;
 }
 
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 static void pool_add(struct pool *pl, const uint8_t *p, size_t len)
 {
 	struct dgram *d;
@@ -121,7 +156,11 @@ static void pool_add(struct pool *pl, const uint8_t *p, size_t len)
 		die("%s", "out of memory");
 	memcpy(d->p, p, len);
 	d->len = (uint32_t)len;
+	d->version = len >= 2 ? rd16(p) : 0;
 	d->records = (len >= V5_HDR && rd16(p) == 5) ? rd16(p + 2) : 0;
+	d->seq_units = d->records;
+	d->domain = 0;
+	d->has_templates = 0;
 	d->packets = 0;
 	if (d->records && V5_HDR + (size_t)d->records * V5_REC <= len) {
 		for (size_t i = 0; i < d->records; i++) {
@@ -130,6 +169,246 @@ static void pool_add(struct pool *pl, const uint8_t *p, size_t len)
 			d->packets += (uint32_t)(q[0] << 24 | q[1] << 16 | q[2] << 8 | q[3]);
 		}
 	}
+}
+
+/* ---- v9 / IPFIX: templates, record counts, template-only datagrams ---- */
+
+#define V9_HDR 20
+#define IPFIX_HDR 16
+
+static struct tmpl_info *tmpl_find(uint16_t version, uint32_t domain, uint16_t id)
+{
+	for (size_t i = 0; i < ntmpls; i++)
+		if (tmpls[i].version == version && tmpls[i].domain == domain && tmpls[i].id == id)
+			return &tmpls[i];
+	return NULL;
+}
+
+/* Walk the template records of one (options) template set, learning each
+ * (a redefinition replaces). Returns the number of template records. */
+static unsigned template_set(uint16_t version, uint32_t domain, int options, const uint8_t *p, size_t len)
+{
+	size_t off = 0;
+	unsigned n = 0;
+
+	while (len - off >= 4) {
+		uint16_t id = rd16(p + off), count = rd16(p + off + 2), nscope = 0;
+		struct tmpl_info t = { version, id, domain, 0, options, -1, 0 };
+		int varlen = 0;
+
+		if (id == 0 && count == 0)
+			break; /* padding */
+		off += 4;
+		if (version == 9 && options) {
+			if (len - off < 2)
+				break;
+			nscope = count / 4;
+			count = (uint16_t)(nscope + rd16(p + off) / 4);
+			off += 2;
+		} else if (options) {
+			if (len - off < 2)
+				break;
+			off += 2; /* scope field count */
+		}
+		if (id < 256 || count == 0)
+			break; /* withdrawal, or not a template this tool follows */
+		for (unsigned i = 0; i < count; i++) {
+			uint16_t fid, flen;
+
+			if (len - off < 4)
+				return n;
+			fid = rd16(p + off);
+			flen = rd16(p + off + 2);
+			off += 4;
+			if (version == 10 && (fid & 0x8000)) {
+				if (len - off < 4)
+					return n;
+				off += 4;
+				fid &= 0x7fff;
+			} else if (fid == 2 && flen <= 8 && i >= nscope && t.pkt_off < 0) {
+				t.pkt_off = (int)t.reclen;
+				t.pkt_len = flen;
+			}
+			if (flen == 65535)
+				varlen = 1;
+			else
+				t.reclen += flen;
+		}
+		if (varlen)
+			t.reclen = 0;
+		struct tmpl_info *old = tmpl_find(version, domain, id);
+
+		if (old) {
+			*old = t;
+		} else {
+			if (ntmpls == captmpls) {
+				captmpls = captmpls ? 2 * captmpls : 16;
+				tmpls = realloc(tmpls, captmpls * sizeof(*tmpls));
+				if (!tmpls)
+					die("%s", "out of memory");
+			}
+			tmpls[ntmpls++] = t;
+		}
+		n++;
+	}
+	return n;
+}
+
+/* Walk the sets of a v9/IPFIX datagram: with learn, its templates; else
+ * count its records with what was learnt. Returns 0, -1 when malformed. */
+static int walk_sets(struct dgram *d, int learn)
+{
+	const uint8_t *p = d->p;
+	size_t len = d->len, off;
+	uint16_t version = d->version;
+
+	if (version == 9 && len >= V9_HDR) {
+		off = V9_HDR;
+		d->domain = rd32(p + 16);
+	} else if (version == 10 && len >= IPFIX_HDR) {
+		off = IPFIX_HDR;
+		if (rd16(p + 2) < len)
+			len = rd16(p + 2);
+		d->domain = rd32(p + 12);
+	} else {
+		return -1;
+	}
+	if (!learn) {
+		d->records = 0;
+		d->seq_units = version == 9 ? 1 : 0;
+		d->packets = 0;
+	}
+	while (len - off >= 4) {
+		uint16_t sid = rd16(p + off), slen = rd16(p + off + 2);
+		const uint8_t *body = p + off + 4;
+
+		if (slen < 4 || slen > len - off)
+			return -1;
+		if ((version == 9 && sid <= 1) || (version == 10 && (sid == 2 || sid == 3))) {
+			d->has_templates = 1;
+			if (learn)
+				template_set(version, d->domain, version == 9 ? sid == 1 : sid == 3, body, slen - 4u);
+		} else if (sid >= 256 && !learn) {
+			const struct tmpl_info *t = tmpl_find(version, d->domain, sid);
+			size_t n = t && t->reclen ? (slen - 4u) / t->reclen : 0;
+
+			if (version == 10)
+				d->seq_units += (uint32_t)n;
+			if (t && !t->options) {
+				d->records += (uint32_t)n;
+				for (size_t i = 0; t->pkt_off >= 0 && i < n; i++) {
+					const uint8_t *q = body + i * t->reclen + t->pkt_off;
+					uint64_t v = 0;
+
+					for (int k = 0; k < t->pkt_len; k++)
+						v = v << 8 | q[k];
+					d->packets += v;
+				}
+			}
+		}
+		off += slen;
+	}
+	return 0;
+}
+
+/* Count the records of every v9/IPFIX datagram of the pool, with the
+ * templates found anywhere in it (the replay sends them first). */
+static void pool_count(struct pool *pl)
+{
+	for (size_t i = 0; i < pl->n; i++)
+		if (pl->d[i].version == 9 || pl->d[i].version == 10)
+			walk_sets(&pl->d[i], 1);
+	for (size_t i = 0; i < pl->n; i++)
+		if (pl->d[i].version == 9 || pl->d[i].version == 10)
+			walk_sets(&pl->d[i], 0);
+}
+
+/* A template-only copy of a datagram (its header and template sets), or
+ * NULL when it has none. */
+static struct dgram *template_copy(const struct dgram *d)
+{
+	size_t hdr = d->version == 9 ? V9_HDR : IPFIX_HDR, off = hdr, len = d->len, out = hdr;
+	unsigned count = 0;
+	struct dgram *c;
+
+	if (d->version == 10 && rd16(d->p + 2) < len)
+		len = rd16(d->p + 2);
+	c = calloc(1, sizeof(*c));
+	if (!c || !(c->p = malloc(d->len)))
+		die("%s", "out of memory");
+	memcpy(c->p, d->p, hdr);
+	while (len - off >= 4) {
+		uint16_t sid = rd16(d->p + off), slen = rd16(d->p + off + 2);
+
+		if (slen < 4 || slen > len - off)
+			break;
+		if ((d->version == 9 && sid <= 1) || (d->version == 10 && (sid == 2 || sid == 3))) {
+			memcpy(c->p + out, d->p + off, slen);
+			out += slen;
+			count += template_set(d->version, d->domain, d->version == 9 ? sid == 1 : sid == 3,
+			                      d->p + off + 4, slen - 4u);
+		}
+		off += slen;
+	}
+	if (out == hdr) {
+		free(c->p);
+		free(c);
+		return NULL;
+	}
+	if (d->version == 9)
+		wr16(c->p + 2, (uint16_t)count);
+	else
+		wr16(c->p + 2, (uint16_t)out);
+	c->len = (uint32_t)out;
+	c->version = d->version;
+	c->domain = d->domain;
+	c->seq_units = d->version == 9 ? 1 : 0;
+	return c;
+}
+
+/* Sequence numbers of v9/IPFIX datagrams, per version and domain. */
+struct seqstate {
+	uint16_t version;
+	uint32_t domain, next;
+};
+static struct seqstate seqs[64];
+static size_t nseqs;
+
+static uint32_t *seq_slot(const struct dgram *d)
+{
+	for (size_t i = 0; i < nseqs; i++)
+		if (seqs[i].version == d->version && seqs[i].domain == d->domain)
+			return &seqs[i].next;
+	if (nseqs == sizeof(seqs) / sizeof(seqs[0]))
+		return NULL;
+	seqs[nseqs].version = d->version;
+	seqs[nseqs].domain = d->domain;
+	seqs[nseqs].next = 0;
+	return &seqs[nseqs++].next;
+}
+
+/* Write the datagram's sequence number before it is sent (v9 and IPFIX;
+ * v5 is done by the caller); returns what it was advanced by. */
+static uint32_t seq_stamp(struct dgram *d)
+{
+	uint32_t *next;
+
+	if (d->version != 9 && d->version != 10)
+		return 0;
+	next = seq_slot(d);
+	if (!next)
+		return 0;
+	wr32(d->p + (d->version == 9 ? 12 : 8), *next);
+	*next += d->seq_units;
+	return d->seq_units;
+}
+
+static void seq_unstamp(struct dgram *d)
+{
+	uint32_t *next;
+
+	if ((d->version == 9 || d->version == 10) && (next = seq_slot(d)))
+		*next -= d->seq_units;
 }
 
 /* ---- pcap ------------------------------------------------------------- */
@@ -280,7 +559,8 @@ static void load_pcap(struct pool *pl, const char *path, unsigned port)
 		p += caplen;
 	}
 	munmap((void *)m, (size_t)st.st_size);
-	fprintf(stderr, "nfc-replay: %s: %zu datagrams\n", path, pl->n - before);
+	if (!quiet)
+		fprintf(stderr, "nfc-replay: %s: %zu datagrams\n", path, pl->n - before);
 }
 
 static void load_raw(struct pool *pl, const char *path)
@@ -364,6 +644,17 @@ static void gen_v5(struct pool *pl, size_t ndgrams)
 
 /* ---- sending ---------------------------------------------------------- */
 
+/* Take back the sequence numbers of a datagram that was not sent. */
+static void unstamp(struct dgram *d, uint32_t *v5seq)
+{
+	if (d->version == 5)
+		*v5seq -= d->records;
+	else
+		seq_unstamp(d);
+}
+
+/* ---- timing ---------------------------------------------------------- */
+
 static double now_s(void)
 {
 	struct timespec t;
@@ -400,7 +691,9 @@ static void usage(void)
 	      "  -p, --port P             from pcaps, only UDP datagrams to port P\n"
 	      "      --raw FILE           add one datagram: the whole file\n"
 	      "      --gen-v5 N           add N synthetic v5 datagrams of 30 records\n"
-	      "  -q, --quiet              only the final line\n", stderr);
+	      "  -q, --quiet              only the final line\n"
+	      "      --info               print what the pool holds (datagrams, records, packets,\n"
+	      "                           templates) and exit without sending\n", stderr);
 	exit(2);
 }
 
@@ -459,15 +752,16 @@ int main(int argc, char **argv)
 		{ "raw", required_argument, NULL, 'R' },
 		{ "gen-v5", required_argument, NULL, 'G' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "info", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct pool pl = { 0 };
+	struct pool pl = { 0 }, prime = { 0 };
 	const char *dest = "127.0.0.1:2055";
 	double rate = 0, duration = 0, t0, t, next_report;
 	unsigned long long count = 0, sent = 0, records = 0, packets = 0, errors = 0;
 	unsigned batch = 64, nsock = 1, port = 0, sock = 0;
-	int fds[MAX_SOCKETS], quiet = 0, c, have_count = 0;
+	int fds[MAX_SOCKETS], info = 0, c, have_count = 0;
 	static struct mmsghdr msgs[MAX_BATCH];
 	static struct iovec iov[MAX_BATCH];
 	uint32_t v5seq = 0;
@@ -485,6 +779,7 @@ int main(int argc, char **argv)
 		case 'R': load_raw(&pl, optarg); break;
 		case 'G': gen_v5(&pl, (size_t)parse_count(optarg)); break;
 		case 'q': quiet = 1; break;
+		case 'I': info = 1; break;
 		default: usage();
 		}
 	}
@@ -492,6 +787,40 @@ int main(int argc, char **argv)
 		load_pcap(&pl, argv[optind], port);
 	if (pl.n == 0)
 		die("%s", "no datagrams: give a pcap, --raw FILE or --gen-v5 N");
+	pool_count(&pl);
+	for (size_t i = 0; i < pl.n; i++) {
+		struct dgram *tc;
+		size_t k, hdr = pl.d[i].version == 9 ? V9_HDR : IPFIX_HDR;
+
+		if (!pl.d[i].has_templates || !(tc = template_copy(&pl.d[i])))
+			continue;
+		for (k = 0; k < prime.n; k++)
+			if (prime.d[k].len == tc->len && prime.d[k].version == tc->version &&
+			    !memcmp(prime.d[k].p + hdr, tc->p + hdr, tc->len - hdr))
+				break;
+		if (k < prime.n) {
+			free(tc->p);
+			free(tc);
+			continue;
+		}
+		if (prime.n == prime.cap) {
+			prime.cap = prime.cap ? 2 * prime.cap : 16;
+			prime.d = realloc(prime.d, prime.cap * sizeof(*prime.d));
+			if (!prime.d)
+				die("%s", "out of memory");
+		}
+		prime.d[prime.n++] = *tc;
+		free(tc);
+	}
+	if (info) {
+		for (size_t i = 0; i < pl.n; i++) {
+			records += pl.d[i].records;
+			packets += pl.d[i].packets;
+		}
+		printf("pool datagrams=%zu records=%llu packets=%llu templates=%zu template_datagrams=%zu\n", pl.n,
+		       records, packets, ntmpls, prime.n);
+		return 0;
+	}
 	if (batch < 1 || batch > MAX_BATCH || nsock < 1 || nsock > MAX_SOCKETS)
 		usage();
 	if (!have_count && duration <= 0)
@@ -507,6 +836,23 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+
+	/* Templates first: every template of the pool, from every source
+	 * socket, then a moment for the collector to learn them. */
+	if (prime.n) {
+		struct timespec pause = { 0, 100 * 1000 * 1000 };
+
+		for (unsigned k = 0; k < nsock; k++)
+			for (size_t i = 0; i < prime.n; i++) {
+				seq_stamp(&prime.d[i]);
+				if (send(fds[k], prime.d[i].p, prime.d[i].len, 0) < 0 && errno != ECONNREFUSED && !quiet)
+					fprintf(stderr, "nfc-replay: template datagram: %s\n", strerror(errno));
+			}
+		nanosleep(&pause, NULL);
+		if (!quiet)
+			fprintf(stderr, "nfc-replay: %zu template datagrams sent first (from each of %u sockets)\n",
+			        prime.n, nsock);
+	}
 
 	t0 = now_s();
 	next_report = t0 + 1;
@@ -538,9 +884,11 @@ int main(int argc, char **argv)
 		for (i = 0; i < n; i++) {
 			struct dgram *d = &pl.d[pos];
 
-			if (d->records) {
+			if (d->version == 5 && d->records) {
 				wr32(d->p + 16, v5seq);
 				v5seq += d->records;
+			} else {
+				seq_stamp(d);
 			}
 			iov[i].iov_base = d->p;
 			iov[i].iov_len = d->len;
@@ -555,7 +903,7 @@ int main(int argc, char **argv)
 			 * with the same sequence numbers. */
 			for (i = 0; i < n; i++) {
 				pos = pos ? pos - 1 : pl.n - 1;
-				v5seq -= pl.d[pos].records;
+				unstamp(&pl.d[pos], &v5seq);
 			}
 			if (errno != EAGAIN && errno != ENOBUFS && errno != ECONNREFUSED && errno != EINTR)
 				die("sendmmsg: %s", strerror(errno));
@@ -571,7 +919,7 @@ int main(int argc, char **argv)
 		/* A short send: rewind over what was not sent. */
 		for (i = (unsigned)rc; i < n; i++) {
 			pos = pos ? pos - 1 : pl.n - 1;
-			v5seq -= pl.d[pos].records;
+			unstamp(&pl.d[pos], &v5seq);
 		}
 		sent += (unsigned)rc;
 		if (nsock > 1)

@@ -1,12 +1,20 @@
 #!/bin/sh
 # Throughput and loss of netflow-concentrator, side by side with nfcapd
-# (nfdump) and nfacctd (pmacct), on the same synthetic NetFlow v5 datagrams.
+# (nfdump) and nfacctd (pmacct), on the same NetFlow v5, v9 or IPFIX datagrams.
 #
-#   bench/run.sh [-d SECONDS] [-r "RATE..."] [-p POOL] [-b RCVBUF] [-o RESULTS] [RECEIVER...]
+#   bench/run.sh [-f v5|v9|ipfix] [-d SECONDS] [-r "RATE..."] [-p POOL] [-P PCAP] [-b RCVBUF] [-o RESULTS] [RECEIVER...]
 #
 # RECEIVER: nfc-file (file output to /dev/null), nfc-sekoia (Sekoia output
 # over TLS to bench/nfc-tls-sink), nfcapd, nfacctd. Default: all four.
-# RATE: datagrams per second offered (30 v5 records each); 0 is full speed.
+# FORMAT (-f): v5 (default): POOL synthetic datagrams of 30 records
+# (nfc-replay --gen-v5); v9 or ipfix: softflowd's export of generated
+# traffic (about POOL datagrams, 26-27 records each), captured with tcpdump
+# at the start of the run; nfc-replay sends its templates first and then
+# replays the capture, template refreshes included, as softflowd sent it.
+# PCAP (-P, v9/ipfix): replay this capture instead of making one; when the
+# file does not exist, the capture made is saved there (to rerun on the very
+# same datagrams).
+# RATE: datagrams per second offered; 0 is full speed.
 # RCVBUF: the daemon's [listener] rcvbuf (default 32M, which it gets through
 # SO_RCVBUFFORCE). nfcapd and nfacctd ask for 32 MiB too but, without
 # SO_RCVBUFFORCE, get twice net.core.rmem_max; -b 4M gives the daemon the
@@ -19,7 +27,8 @@
 # sink's frame count; nfcapd: its Flows total; nfacctd: the packet sum of its
 # aggregates against the packets sent) equal the records sent.
 # A receiver's sweep stops after two lossy rates in a row.
-# Needs root (unshare, SO_RCVBUFFORCE). See bench/README.md.
+# Needs root (unshare, SO_RCVBUFFORCE); -f v9|ipfix also softflowd, tcpdump
+# and python3. See bench/README.md.
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -29,26 +38,35 @@ RATES="10000 20000 33334 50000 70000 100000 140000 200000 0"
 POOL=1000
 RCVBUF=32M
 RESULTS=""
+FMT=v5
+PCAP=""
 PORT=2055
 SINK_PORT=10514
 
-while getopts d:r:p:b:o: opt; do
+while getopts f:d:r:p:P:b:o: opt; do
 	case $opt in
+	f) FMT=$OPTARG ;;
+	P) PCAP=$OPTARG ;;
 	d) DUR=$OPTARG ;;
 	r) RATES=$OPTARG ;;
 	p) POOL=$OPTARG ;;
 	b) RCVBUF=$OPTARG ;;
 	o) RESULTS=$OPTARG ;;
-	*) sed -n '2,16p' "$0"; exit 2 ;;
+	*) sed -n '2,31p' "$0"; exit 2 ;;
 	esac
 done
+case $FMT in
+v5|v9|ipfix) ;;
+*) echo "bench/run.sh: -f v5, v9 or ipfix"; exit 2 ;;
+esac
 shift $((OPTIND - 1))
 RECEIVERS=${*:-nfc-file nfc-sekoia nfcapd nfacctd}
 
 if [ -z "${NFC_BENCH_NETNS:-}" ]; then
 	[ "$(id -u)" = 0 ] || { echo "bench/run.sh: needs root (unshare -n, SO_RCVBUFFORCE)"; exit 2; }
-	NFC_BENCH_NETNS=1 exec unshare -n -- /bin/sh "$0" -d "$DUR" -r "$RATES" -p "$POOL" -b "$RCVBUF" \
-		${RESULTS:+-o "$RESULTS"} $RECEIVERS
+	[ -z "$PCAP" ] || case $PCAP in /*) ;; *) PCAP=$(pwd)/$PCAP ;; esac
+	NFC_BENCH_NETNS=1 exec unshare -n -- /bin/sh "$0" -f "$FMT" ${PCAP:+-P "$PCAP"} -d "$DUR" -r "$RATES" \
+		-p "$POOL" -b "$RCVBUF" ${RESULTS:+-o "$RESULTS"} $RECEIVERS
 fi
 ip link set lo up
 
@@ -101,9 +119,11 @@ field() { sed -n "s/.*[ ]$1=\([0-9]*\).*/\1/p" | tail -1; }
 # ---- receivers: start_X; finish_X drains, stops and sets GOT and CPU1 ----
 
 nfc_config() {
+	rm -rf "$T/state"; mkdir -p "$T/state"
 	cat >"$T/nfc.ini" <<EOF
 [core]
 stats_interval=1
+state_dir=$T/state
 
 [listener]
 bind=127.0.0.1
@@ -140,6 +160,11 @@ start_nfc() {
 # The output's records counter from the last stats line of an output (its
 # counters start with records=; an input's start with datagrams=).
 nfc_out_records() { grep 'stats: records=' "$T/nfc.log" | tail -1 | field records; }
+# Records the daemon's queue refused (its loss without a socket drop).
+nfc_overflow_note() {
+	grep 'stats: records=' "$T/nfc.log" | tail -1 | field queue_overflow |
+		awk '$1 > 0 { printf "queue_overflow %d", $1 }'
+}
 sink_frames() { sed -n 's/.*frames=\([0-9]*\).*/\1/p' "$T/sink.stats" 2>/dev/null; }
 
 finish_nfc() {
@@ -239,7 +264,8 @@ trial() {
 	CPU0=$(cpu_ticks "$RPID")
 	SINK0=0
 	[ -n "$SPID" ] && SINK0=$(cpu_ticks "$SPID")
-	line=$(taskset -c 0 "$REPLAY" -q --gen-v5 "$POOL" -r "$rate" -t "$DUR" -d 127.0.0.1:$PORT)
+	# shellcheck disable=SC2086
+	line=$(taskset -c 0 "$REPLAY" -q $SOURCE -r "$rate" -t "$DUR" -d 127.0.0.1:$PORT)
 	SENT_DG=$(echo "$line" | field datagrams)
 	SENT_RECORDS=$(echo "$line" | field records)
 	SENT_PACKETS=$(echo "$line" | field packets)
@@ -247,7 +273,9 @@ trial() {
 	GOT=0 CPU1=$CPU0
 	note=""
 	case $rx in
-	nfc-file) finish_nfc file ;;
+	nfc-file)
+		finish_nfc file
+		note=$(nfc_overflow_note) ;;
 	nfc-sekoia)
 		finish_nfc sekoia
 		note=$(awk -v c="$(($(cpu_ticks "$SPID") - SINK0))" -v hz="$HZ" -v s="$SECS" \
@@ -269,10 +297,63 @@ trial() {
 	[ "$lost" -eq 0 ] && [ "$drops" -eq 0 ]
 }
 
+# ---- the datagrams --------------------------------------------------------
+
+# v9/IPFIX: softflowd exports generated traffic and tcpdump captures what it
+# sends. Two captures are exported one after the other, IPv4 only and with
+# about 40 % IPv6, in a proportion that gives the 26-27 records per datagram
+# of the anchors' softflowd exports (../shared/docs/performance-anchors.md).
+make_pool() {
+	gen=$HERE/../tests/integration/gen_traffic_pcap.py
+	for c in softflowd tcpdump python3; do
+		command -v $c >/dev/null || { echo "bench/run.sh: -f $FMT needs $c"; exit 2; }
+	done
+	[ -f "$gen" ] || { echo "bench/run.sh: $gen missing"; exit 2; }
+	conv=$((POOL * 15))
+	python3 "$gen" "$T/traffic-a.pcap" $((conv * 24 / 100)) 11 &&
+		python3 "$gen" --ipv6 "$T/traffic-b.pcap" $((conv - conv * 24 / 100)) 12 ||
+		{ echo "bench/run.sh: cannot generate traffic"; exit 2; }
+	v=9
+	[ "$FMT" = ipfix ] && v=10
+	tcpdump -Z root -i lo -B 65536 -s 0 -U -w "$T/pool.pcap" udp dst port 9995 2>"$T/tcpdump.log" &
+	tp=$!
+	n=50
+	while [ $n -gt 0 ] && ! grep -q listening "$T/tcpdump.log"; do sleep 0.1; n=$((n - 1)); done
+	for f in "$T/traffic-a.pcap" "$T/traffic-b.pcap"; do
+		softflowd -d -a -r "$f" -n 127.0.0.1:9995 -v $v -c none -p "$T/softflowd.pid" \
+			>>"$T/softflowd.log" 2>&1 || { cat "$T/softflowd.log"; exit 2; }
+	done
+	sleep 1
+	kill -INT $tp; wait $tp
+	rm -f "$T/traffic-a.pcap" "$T/traffic-b.pcap"
+	exported=$(sed -n 's/.*Flows exported: [0-9]* (\([0-9]*\) records).*/\1/p' "$T/softflowd.log" |
+		awk '{ s += $1 } END { print s + 0 }')
+}
+
+if [ "$FMT" = v5 ]; then
+	SOURCE="--gen-v5 $POOL"
+	POOLDESC="v5 30 records/datagram, pool $POOL datagrams"
+else
+	if [ -n "$PCAP" ] && [ -f "$PCAP" ]; then
+		cp "$PCAP" "$T/pool.pcap"
+		exported=$("$REPLAY" --info "$T/pool.pcap" 2>/dev/null | field records)
+	else
+		make_pool
+		[ -z "$PCAP" ] || cp "$T/pool.pcap" "$PCAP"
+	fi
+	info=$("$REPLAY" --info "$T/pool.pcap" 2>/dev/null)
+	npool=$(echo "$info" | field datagrams)
+	[ "$(echo "$info" | field records)" = "$exported" ] ||
+		echo "warning: softflowd exported $exported records, nfc-replay counts $(echo "$info" | field records) in the capture"
+	SOURCE=$T/pool.pcap
+	POOLDESC=$(awk -v f="$FMT" -v r="$exported" -v n="$npool" -v v="$(softflowd -h 2>&1 | sed -n 's/.*softflowd version \([0-9][0-9.]*[0-9]\).*/\1/p')" 'BEGIN {
+		printf "%s from softflowd %s (%d records in %d datagrams, %.1f records/datagram, template refreshes included)", f, v, r, n, n ? r / n : 0 }')
+fi
+
 # Other work on the machine makes every figure wrong: say so in the results.
 busy=$(ps -eo pcpu=,comm= --sort=-pcpu | awk '$1 >= 10 { printf "%s%s %s%%", n++ ? ", " : "", $2, $1 }')
 [ -n "$busy" ] && out "WARNING: other processes are using CPU ($busy): figures below are not reliable"
-out "## $(date -u +%Y-%m-%dT%H:%MZ) kernel $(uname -r), $(nproc) CPUs, ${DUR} s trials, v5 30 records/datagram, pool $POOL datagrams, daemon rcvbuf $RCVBUF, net.core.rmem_max $(cat /proc/sys/net/core/rmem_max)"
+out "## $(date -u +%Y-%m-%dT%H:%MZ) kernel $(uname -r), $(nproc) CPUs, ${DUR} s trials, $POOLDESC, daemon rcvbuf $RCVBUF, net.core.rmem_max $(cat /proc/sys/net/core/rmem_max)"
 out ""
 out "| receiver   | offered | dgrams/s | records/s | decoded/s |  CPU  | rcvbuf  |   lost    | notes |"
 out "|------------|---------|----------|-----------|-----------|-------|---------|-----------|-------|"
