@@ -445,6 +445,18 @@ int nfc_decode_datagram(struct nfc_worker *w, struct nfc_batch *b, const struct 
 	return rc;
 }
 
+/* Was `first` received HOLD_NS or more before `last` (or after it by more
+ * than a second: a capture's clock may jump)? Without overflow whatever
+ * the times are (a capture file's can be anything). */
+static int held_long(struct timespec first, struct timespec last)
+{
+	long long ds = (long long)last.tv_sec - (long long)first.tv_sec;
+
+	if (ds > 1 || ds < -1)
+		return 1;
+	return ds * 1000000000LL + (last.tv_nsec - first.tv_nsec) >= HOLD_NS;
+}
+
 NFC_EXPORT void nfc_submit(struct nfc_worker *w, const struct nfc_datagram *dg, size_t n)
 {
 	struct nfc_ctx *in = w->ctx;
@@ -484,10 +496,7 @@ NFC_EXPORT void nfc_submit(struct nfc_worker *w, const struct nfc_datagram *dg, 
 	}
 	/* Hold the batch while it is young and small, so light traffic still
 	 * travels in batches; an empty call (the input's idle tick) flushes. */
-	if (w->b && (n == 0 || w->b->used >= w->b->cap / 2 ||
-	             (last.tv_sec - w->b->org[0].received.tv_sec) * 1000000000L +
-	                     (last.tv_nsec - w->b->org[0].received.tv_nsec) >=
-	                     HOLD_NS))
+	if (w->b && (n == 0 || w->b->used >= w->b->cap / 2 || (w->b->ndg && held_long(w->b->org[0].received, last))))
 		nfc_worker_flush(w);
 }
 
