@@ -13,22 +13,6 @@ PORT=2055
 HERE="$NFC_SRCDIR/tests/integration"
 OUT="$TMP/out.json"
 
-# wait_stable FILE: until FILE has stopped growing for a second (up to 20 s).
-wait_stable() {
-	last=-1; same=0; n=200
-	while [ "$n" -gt 0 ]; do
-		cur=$(wc -l <"$1" 2>/dev/null || echo 0)
-		if [ "$cur" = "$last" ] && [ "$cur" != 0 ]; then
-			same=$((same + 1))
-			[ "$same" -ge 10 ] && return 0
-		else
-			same=0
-		fi
-		last=$cur; sleep 0.1; n=$((n - 1))
-	done
-	return 1
-}
-
 # export_pcap PCAP: softflowd reads the capture and exports v5 to the daemon.
 export_pcap() {
 	softflowd -d -a -r "$1" -n "127.0.0.1:$PORT" -v 5 -c none -p "$TMP/softflowd.pid" \
