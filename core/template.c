@@ -238,11 +238,6 @@ NFC_EXPORT size_t nfc_template_record_len(const struct nfc_template *t)
 	return t->reclen;
 }
 
-NFC_EXPORT size_t nfc_template_min_len(const struct nfc_template *t)
-{
-	return t->minlen;
-}
-
 long nfc_template_measure(const struct nfc_template *t, const uint8_t *p, size_t avail)
 {
 	size_t off = 0, i;

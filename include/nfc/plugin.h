@@ -224,8 +224,6 @@ NFC_EXPORT struct nfc_template *nfc_template_get(struct nfc_template *t);
 NFC_EXPORT void nfc_template_put(struct nfc_template *t);
 /** Fixed record length in bytes, or 0 when the template has VARLEN fields. */
 NFC_EXPORT size_t nfc_template_record_len(const struct nfc_template *t);
-/** Smallest record length (a VARLEN field counts its 1-byte prefix). */
-NFC_EXPORT size_t nfc_template_min_len(const struct nfc_template *t);
 
 /**
  * Emit one record from decode(): `data` points into the datagram being

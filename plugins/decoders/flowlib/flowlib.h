@@ -266,8 +266,6 @@ void fl_table_dirty(struct fl_table *tb);
  * a sampler (without an id: of the whole exporter), an interface's name. */
 void fl_learn_sampler(struct fl_table *tb, struct fl_stream *s, int has_id, uint32_t id, uint32_t interval);
 void fl_learn_ifname(struct fl_table *tb, struct fl_stream *s, uint32_t index, const uint8_t *name, size_t len);
-/* The name of interface `index`, or NULL (stream lock held). */
-const char *fl_ifname(const struct fl_stream *s, uint32_t index);
 
 /* Once a second: expire held data, save the state when it changed. */
 void fl_table_tick(struct fl_table *tb);

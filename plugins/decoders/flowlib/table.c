@@ -588,14 +588,6 @@ static size_t ifname_index(const struct fl_stream *s, uint32_t index, int *found
 	return lo;
 }
 
-const char *fl_ifname(const struct fl_stream *s, uint32_t index)
-{
-	int found;
-	size_t i = ifname_index(s, index, &found);
-
-	return found ? s->ifname[i].name : NULL;
-}
-
 void fl_learn_ifname(struct fl_table *tb, struct fl_stream *s, uint32_t index, const uint8_t *name, size_t len)
 {
 	char text[FL_IFNAME_MAX + 1];
