@@ -530,8 +530,10 @@ static void run(struct app *app, const sigset_t *sigs)
 			return;
 		}
 		if (sig == SIGHUP) {
-			nfc_log_core(NFC_LOG_INFO, "SIGHUP: configuration reload is not supported; restart to "
-			             "apply changes");
+			nfc_log_core(NFC_LOG_INFO, "SIGHUP: outputs reopen their files (the configuration is not "
+			             "reloaded; restart to apply changes)");
+			for (size_t i = 0; i < app->nout; i++)
+				nfc_output_reopen(app->out[i]);
 			continue;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &now);

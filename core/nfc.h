@@ -177,6 +177,8 @@ int nfc_output_start(struct nfc_ctx *out);
  * business). Returns 0, or -1 when the queue is full (counted). */
 int nfc_output_push(struct nfc_ctx *out, struct nfc_batch *b);
 void nfc_output_drain_begin(struct nfc_ctx *out);
+/* SIGHUP: have the output's thread call its reopen() before its next batch. */
+void nfc_output_reopen(struct nfc_ctx *out);
 void nfc_output_drain_and_stop(struct nfc_ctx *out);
 size_t nfc_output_queued(const struct nfc_ctx *out);
 

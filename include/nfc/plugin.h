@@ -16,7 +16,8 @@
  *        _domain/_export_time/_version); data held until its template
  *        arrives (nfc_hold, nfc_replay); nfc_template_get, nfc_decode_worker,
  *        nfc_state_dir, the decoder's tick(); nfc_worker_throttle and the
- *        input's end of data (run() returning NFC_OK before shutdown).
+ *        input's end of data (run() returning NFC_OK before shutdown);
+ *        the output's reopen() on SIGHUP.
  *
  * Rules of this header:
  *  - Every struct a plugin fills in starts with its own `size` (sizeof as the
@@ -394,6 +395,10 @@ struct nfc_output_ops {
 	/** Called when idle about once a second (keepalive, reconnect checks). */
 	void (*idle)(void *inst);
 	void (*stop)(void *inst);
+	/** Optional: the daemon got SIGHUP (log rotation): reopen files by their
+	 *  configured names. Runs on the output's thread, between two send()s
+	 *  (nothing encoded is waiting), so it needs no lock. */
+	void (*reopen)(void *inst);
 };
 
 struct nfc_plugin {

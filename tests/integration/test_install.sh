@@ -1,7 +1,9 @@
 #!/bin/sh
 # What a distribution packages: `make install DESTDIR=...` lays out the
-# daemon, the plugins in $(pkglibdir), the default configuration, the SDK;
-# the installed daemon (not the build tree's) runs from that layout.
+# daemon, the plugins in $(pkglibdir), the default configuration, the SDK,
+# both man pages and the systemd unit (with this build's paths, accepted by
+# systemd-analyze verify); the installed daemon (not the build tree's) runs
+# from that layout.
 . "$NFC_SRCDIR/tests/integration/lib.sh"
 private_net "$@"
 need_cmd python3 make
@@ -25,6 +27,69 @@ cmp -s "$conf" "$NFC_SRCDIR/configuration.ini" || fail "installed configuration.
 find_one /include/nfc/plugin.h >/dev/null
 find_one /pkgconfig/nfc-plugin.pc >/dev/null
 find_one /aclocal/nfc-plugin.m4 >/dev/null
+# The man pages and the unit, where ./configure said.
+# (a make of its own: under make check -jN the parent's MAKEFLAGS would add
+# "Entering directory" lines)
+makevar() {
+	printf 'nfc-print-var:\n\t@echo $(%s)\n' "$1" |
+		env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C "$NFC_BUILDDIR" -f Makefile -f - nfc-print-var
+}
+mandir=$(makevar mandir)
+[ -f "$root$mandir/man8/netflow-concentrator.8" ] || fail "netflow-concentrator.8 not installed in $mandir/man8"
+[ -f "$root$mandir/man5/netflow-concentrator.ini.5" ] || fail "netflow-concentrator.ini.5 not installed in $mandir/man5"
+if [ -n "$(makevar nodist_systemdsystemunit_DATA)" ]; then
+	unitdir=$(makevar systemdsystemunitdir)
+	unit="$root$unitdir/netflow-concentrator.service"
+	[ -f "$unit" ] || fail "the systemd unit is not in $unitdir"
+	grep -q '@[a-z]*@' "$unit" && fail "unsubstituted @...@ left in the unit: $(grep '@[a-z]*@' "$unit")"
+	grep -qx "ExecStart=${bin#"$root"} -c %d/configuration.ini" "$unit" ||
+		fail "the unit's ExecStart does not run the installed ${bin#"$root"}: $(grep ^ExecStart= "$unit")"
+	grep -qx "LoadCredential=configuration.ini:${conf#"$root"}" "$unit" ||
+		fail "the unit does not read the installed ${conf#"$root"}: $(grep ^LoadCredential= "$unit")"
+	# Only [Unit], [Service], [Install] and Key=value lines; the hardening asked
+	# for in issue 7 is there.
+	awk '/^(#|$)/ { next } /^\[(Unit|Service|Install)\]$/ { next } /^[A-Z][A-Za-z]+=/ { next }
+	     { print "bad line " FNR ": " $0; bad = 1 } END { exit bad }' "$unit" || fail "the unit does not parse"
+	for d in DynamicUser=yes StateDirectory=netflow-concentrator ProtectSystem=strict ProtectHome=yes \
+		PrivateTmp=yes PrivateDevices=yes ProtectKernelTunables=yes ProtectKernelModules=yes \
+		ProtectKernelLogs=yes ProtectControlGroups=yes RestrictNamespaces=yes LockPersonality=yes \
+		MemoryDenyWriteExecute=yes SystemCallArchitectures=native SystemCallFilter=@system-service \
+		'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK' NoNewPrivileges=yes; do
+		grep -qx "$d" "$unit" || fail "the unit lacks $d"
+	done
+	if command -v systemd-analyze >/dev/null 2>&1; then
+		# A root with the unit, the binary it names and the host's targets
+		# (what the unit is ordered against; symbolic links would be
+		# resolved inside the root, so copies).
+		v="$TMP/vroot"
+		mkdir -p "$v/etc/systemd/system" "$v$(dirname "${bin#"$root"}")" "$v/usr/lib/systemd/system"
+		cp "$unit" "$v/etc/systemd/system/"
+		cp "$bin" "$v${bin#"$root"}"
+		for d in /usr/lib/systemd/system /lib/systemd/system; do
+			[ -d "$d" ] && cp "$d"/*.target "$v/usr/lib/systemd/system/" 2>/dev/null
+		done
+		if systemd-analyze verify --man=no --root="$v" /etc/systemd/system/netflow-concentrator.service \
+			>"$TMP/verify.log" 2>&1 && [ ! -s "$TMP/verify.log" ]; then
+			echo "systemd-analyze verify: the installed unit is valid"
+		elif grep -q "unrecognized option" "$TMP/verify.log"; then
+			echo "systemd-analyze is too old for verify --root: unit checked by the parser above only"
+		else
+			cat "$TMP/verify.log"; fail "systemd-analyze verify refused the installed unit"
+		fi
+		if systemd-analyze security --offline=yes --root="$v" /etc/systemd/system/netflow-concentrator.service \
+			>"$TMP/security.log" 2>&1; then
+			score=$(sed -n 's/.*Overall exposure level for netflow-concentrator.service: \([0-9.]*\).*/\1/p' "$TMP/security.log")
+			echo "systemd-analyze security: exposure ${score:-?} (docs/decisions.md says 1.5)"
+			[ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s > 2.0) }' &&
+				{ cat "$TMP/security.log"; fail "the unit's exposure rose to $score (was 1.5)"; }
+		fi
+	else
+		echo "systemd-analyze not installed: unit checked by the parser above only"
+	fi
+else
+	find "$root" -name netflow-concentrator.service | grep -q . && fail "unit installed despite --without-systemdsystemunitdir"
+fi
+
 # No build-tree path is baked into the installed binary's plugin lookup.
 strings "$bin" 2>/dev/null | grep -q "$NFC_BUILDDIR/build-plugins" && fail "the installed daemon refers to the build tree"
 

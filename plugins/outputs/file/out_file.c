@@ -119,6 +119,27 @@ static int file_send(void *inst, const char *p, size_t len)
 	return NFC_OK;
 }
 
+/* SIGHUP (logrotate renamed the file): write on at the configured path, in a
+ * new file. When it cannot be opened the old descriptor stays in use, so
+ * nothing is lost; the next SIGHUP tries again. */
+static void file_reopen(void *inst)
+{
+	struct out_file *f = inst;
+	int fd;
+
+	if (f->is_stdout)
+		return;
+	fd = open(f->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		nfc_log(f->ctx, NFC_LOG_ERR, "SIGHUP: cannot reopen %s: %s; writing on to the file already open",
+		        f->path, strerror(errno));
+		return;
+	}
+	close(f->fd);
+	f->fd = fd;
+	nfc_log(f->ctx, NFC_LOG_INFO, "SIGHUP: reopened %s", f->path);
+}
+
 static void file_stop(void *inst)
 {
 	struct out_file *f = inst;
@@ -134,6 +155,7 @@ static const struct nfc_output_ops ops = {
 	.encode = file_encode,
 	.send = file_send,
 	.stop = file_stop,
+	.reopen = file_reopen,
 };
 
 NFC_PLUGIN_DEFINE = {
