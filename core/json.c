@@ -16,44 +16,69 @@ static const char digit_pairs[201] =
 	"8081828384858687888990919293949596979899";
 static const char hexdig[] = "0123456789abcdef";
 
-static unsigned digits_u64(uint64_t v)
-{
-	unsigned n = 1;
+static const uint32_t pow10_u32[10] = {
+	1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u, 1000000000u,
+};
 
-	for (;;) {
-		if (v < 10)
-			return n;
-		if (v < 100)
-			return n + 1;
-		if (v < 1000)
-			return n + 2;
-		if (v < 10000)
-			return n + 3;
-		v /= 10000;
-		n += 4;
-	}
+/* Decimal digits of v: log2 from the leading zeros, times log10(2) as
+ * 1233/4096, corrected by one comparison. */
+static unsigned digits_u32(uint32_t v)
+{
+	uint32_t x = v | 1; /* 0 has one digit, as 1 */
+	unsigned t = ((32u - (unsigned)__builtin_clz(x)) * 1233u) >> 12;
+
+	return t - (x < pow10_u32[t]) + 1;
 }
 
-/* Digits are written straight into place, two at a time, from the end. */
-size_t nfc_fmt_u64(char *dst, uint64_t v)
+/* Digits are written straight into place, two at a time, from the end, in
+ * 32-bit arithmetic (the divisions by 100 become multiplications). */
+static size_t fmt_u32(char *dst, uint32_t v)
 {
-	unsigned n = digits_u64(v);
+	unsigned n = digits_u32(v);
 	char *p = dst + n;
 
 	while (v >= 100) {
-		unsigned r = (unsigned)(v % 100);
+		uint32_t r = v % 100;
 
 		v /= 100;
 		p -= 2;
 		memcpy(p, digit_pairs + 2 * r, 2);
 	}
-	if (v >= 10) {
-		p -= 2;
-		memcpy(p, digit_pairs + 2 * v, 2);
-	} else {
-		*--p = (char)('0' + v);
-	}
+	if (v >= 10)
+		memcpy(p - 2, digit_pairs + 2 * v, 2);
+	else
+		p[-1] = (char)('0' + v);
 	return n;
+}
+
+/* Exactly eight digits of v < 10^8, zero-padded: two independent halves. */
+static void fmt_8digits(char *dst, uint32_t v)
+{
+	uint32_t hi = v / 10000, lo = v % 10000;
+
+	memcpy(dst, digit_pairs + 2 * (hi / 100), 2);
+	memcpy(dst + 2, digit_pairs + 2 * (hi % 100), 2);
+	memcpy(dst + 4, digit_pairs + 2 * (lo / 100), 2);
+	memcpy(dst + 6, digit_pairs + 2 * (lo % 100), 2);
+}
+
+/* Counters and addresses fit 32 bits; millisecond times and large byte
+ * counts are cut into 8-digit pieces, each formatted in 32 bits. */
+size_t nfc_fmt_u64(char *dst, uint64_t v)
+{
+	size_t n;
+
+	if (v <= UINT32_MAX)
+		return fmt_u32(dst, (uint32_t)v);
+	if (v < 10000000000000000ULL) {
+		n = fmt_u32(dst, (uint32_t)(v / 100000000));
+		fmt_8digits(dst + n, (uint32_t)(v % 100000000));
+		return n + 8;
+	}
+	n = fmt_u32(dst, (uint32_t)(v / 10000000000000000ULL));
+	fmt_8digits(dst + n, (uint32_t)(v / 100000000 % 100000000));
+	fmt_8digits(dst + n + 8, (uint32_t)(v % 100000000));
+	return n + 16;
 }
 
 /* Text of each octet value, its length in the fourth byte. */
@@ -100,18 +125,24 @@ size_t nfc_fmt_ipv4(char *dst, const uint8_t *a)
 	return n;
 }
 
+/* A group without leading zeros (at least one digit). */
 static size_t fmt_hex16(char *dst, unsigned v)
 {
-	size_t n = 0;
-	int shift, started = 0;
+	size_t n = (35u - (unsigned)__builtin_clz(v | 1)) >> 2; /* 1..4 */
+	char *p = dst;
 
-	for (shift = 12; shift >= 0; shift -= 4) {
-		unsigned d = (v >> shift) & 0xf;
-
-		if (d || started || shift == 0) {
-			dst[n++] = hexdig[d];
-			started = 1;
-		}
+	switch (n) {
+	case 4:
+		*p++ = hexdig[v >> 12];
+		/* fall through */
+	case 3:
+		*p++ = hexdig[(v >> 8) & 0xf];
+		/* fall through */
+	case 2:
+		*p++ = hexdig[(v >> 4) & 0xf];
+		/* fall through */
+	default:
+		*p = hexdig[v & 0xf];
 	}
 	return n;
 }
@@ -122,27 +153,28 @@ static size_t fmt_hex16(char *dst, unsigned v)
 size_t nfc_fmt_ipv6(char *dst, const uint8_t *a)
 {
 	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	unsigned g[8];
-	int best = -1, bestlen = 1, run = -1, i;
+	unsigned g[8], zero = 0, best = 8, bestlen = 1, i;
 	size_t n = 0;
 
 	if (!memcmp(a, mapped, 12)) {
 		memcpy(dst, "::ffff:", 7);
 		return 7 + nfc_fmt_ipv4(dst + 7, a + 12);
 	}
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < 8; i++) {
 		g[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
-	for (i = 0; i <= 8; i++) {
-		if (i < 8 && g[i] == 0) {
-			if (run < 0)
-				run = i;
-		} else if (run >= 0) {
-			if (i - run > bestlen) {
-				best = run;
-				bestlen = i - run;
-			}
-			run = -1;
+		zero |= (unsigned)(g[i] == 0) << i;
+	}
+	/* Runs of zero groups are runs of ones in `zero`: skip to each run's
+	 * start and measure it with the count of trailing ones. */
+	for (unsigned z = zero; z;) {
+		unsigned start = (unsigned)__builtin_ctz(z);
+		unsigned len = (unsigned)__builtin_ctz(~(z >> start));
+
+		if (len > bestlen) {
+			best = start;
+			bestlen = len;
 		}
+		z &= ~0u << (start + len);
 	}
 	for (i = 0; i < 8; i++) {
 		if (i == best) {
@@ -156,6 +188,17 @@ size_t nfc_fmt_ipv6(char *dst, const uint8_t *a)
 		n += fmt_hex16(dst + n, g[i]);
 	}
 	return n;
+}
+
+void nfc_origin_text(struct nfc_origin *o)
+{
+	size_t n = 0;
+
+	if (o->family == AF_INET)
+		n = nfc_fmt_ipv4(o->addr_text, o->addr);
+	else if (o->family == AF_INET6)
+		n = nfc_fmt_ipv6(o->addr_text, o->addr);
+	o->addr_text_len = (uint8_t)n;
 }
 
 /* Length of a valid UTF-8 sequence starting at s (at most n bytes), or 0. */
@@ -470,14 +513,16 @@ int nfc_json_record(const struct nfc_template *t, const uint8_t *p, size_t len, 
 
 		if (op->kind >= NFC_FIELD_EXPORTER) {
 			if (op->kind == NFC_FIELD_EXPORTER) {
-				if (!o || (o->family != AF_INET && o->family != AF_INET6))
+				if (!o || !o->addr_text_len)
 					continue;
 				for (size_t k = 0; k < op->key_len; k += 16)
 					memcpy(dst + n + k, t->keys + op->key_off +
 					       (o->family == AF_INET6 ? op->key_len : 0) + k, 16);
 				n += op->key_len;
 				dst[n++] = '"';
-				n += o->family == AF_INET ? nfc_fmt_ipv4(dst + n, o->addr) : nfc_fmt_ipv6(dst + n, o->addr);
+				for (size_t k = 0; k < o->addr_text_len; k += 16)
+					memcpy(dst + n + k, o->addr_text + k, 16);
+				n += o->addr_text_len;
 				dst[n++] = '"';
 			} else if (derive(op, slotp, slotl, o, &v)) {
 				for (size_t k = 0; k < op->key_len; k += 16)

@@ -2,6 +2,7 @@
 #ifndef NFC_JSON_H
 #define NFC_JSON_H
 
+#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,7 +51,16 @@ struct nfc_origin {
 	uint8_t family;  /* AF_INET, AF_INET6, 0: unknown */
 	uint16_t port;   /* host order */
 	uint8_t addr[16];
+	/* addr as text (RFC 5952 for IPv6), made once per datagram by
+	 * nfc_origin_text() rather than once per record; addr_text_len 0 when
+	 * family is unknown. */
+	uint8_t addr_text_len;
+	char addr_text[INET6_ADDRSTRLEN + NFC_JSON_SLACK];
 };
+
+/* Fill o->addr_text from o->family and o->addr: whoever sets those calls it
+ * (the core's fold_source for every received datagram). */
+void nfc_origin_text(struct nfc_origin *o);
 
 struct nfc_template {
 	atomic_int refs;

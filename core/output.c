@@ -15,6 +15,11 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 30000
 #define THROTTLE_POLL_NS 50000000L /* a throttled input re-checks shutdown this often */
+/* A live input's batch that finds the queue full waits this long for room
+ * (while the output is not backing off) before it is dropped: a woken input
+ * thread preempts the output thread, which on a busy core falls behind in
+ * bursts; the socket buffer holds the traffic meanwhile. */
+#define LIVE_ROOM_WAIT_NS 20000000L
 
 struct nfc_outq {
 	pthread_mutex_t lock;
@@ -38,6 +43,8 @@ struct nfc_outq {
 	 * output thread signals when it takes a batch off and one is waiting. */
 	pthread_cond_t room;
 	unsigned room_waiters;
+	int retrying; /* deliver() is backing off: no live input waits for room */
+	atomic_int reopen; /* SIGHUP: call the plugin's reopen() */
 	struct nfc_outq *next; /* the list of prepared queues */
 };
 
@@ -105,7 +112,7 @@ int nfc_output_push(struct nfc_ctx *out, struct nfc_batch *b)
 {
 	struct nfc_outq *q = out->q;
 	size_t fp = nfc_batch_footprint(b), dropped = 0;
-	struct timespec until;
+	struct timespec until, live_until = { 0, 0 };
 	int full, warn = 0;
 
 	pthread_mutex_lock(&q->lock);
@@ -115,9 +122,27 @@ int nfc_output_push(struct nfc_ctx *out, struct nfc_batch *b)
 		 * itself. */
 		full = q->count == q->cap || (q->count && (q->records + b->nrec > q->max_records ||
 		                                            q->bytes + fp > q->max_bytes));
-		if (!full || !waiting_worker || q->draining || nfc_worker_stopping(waiting_worker))
+		if (!full || q->draining)
 			break;
-		until = mono_after(THROTTLE_POLL_NS);
+		if (waiting_worker) {
+			if (nfc_worker_stopping(waiting_worker))
+				break;
+			until = mono_after(THROTTLE_POLL_NS);
+		} else {
+			/* a live input: for a bounded time, and not while the
+			 * output backs off (an outage would stall the input) */
+			struct timespec now;
+
+			if (q->retrying)
+				break;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (!live_until.tv_sec)
+				live_until = mono_after(LIVE_ROOM_WAIT_NS);
+			else if (now.tv_sec > live_until.tv_sec ||
+			         (now.tv_sec == live_until.tv_sec && now.tv_nsec >= live_until.tv_nsec))
+				break;
+			until = live_until;
+		}
 		q->room_waiters++;
 		pthread_cond_timedwait(&q->room, &q->lock, &until);
 		q->room_waiters--;
@@ -218,6 +243,7 @@ static int backoff_wait(struct nfc_outq *q, long ms)
 				wait = left;
 		}
 		until = mono_after(wait * 1000000LL);
+		q->retrying = 1;
 		if (pthread_cond_timedwait(&q->cond, &q->lock, &until) == ETIMEDOUT)
 			break;
 		if (!q->draining)
@@ -267,6 +293,7 @@ static void deliver(struct nfc_ctx *out)
 	pthread_mutex_lock(&q->lock);
 	q->buf.len = 0;
 	q->buf_records = 0;
+	q->retrying = 0;
 	pthread_mutex_unlock(&q->lock);
 }
 
@@ -323,6 +350,10 @@ static void *output_thread(void *arg)
 		struct nfc_batch *b = NULL;
 		int idle = 0, lost = 0;
 
+		if (atomic_exchange(&q->reopen, 0) && ops->reopen) {
+			deliver(out); /* what is encoded goes to the old file */
+			ops->reopen(out->inst);
+		}
 		pthread_mutex_lock(&q->lock);
 		if (q->count == 0 && !q->draining) {
 			struct timespec until = mono_after(1000000000LL);
@@ -390,6 +421,18 @@ int nfc_output_start(struct nfc_ctx *out)
 	}
 	out->q->started = 1;
 	return NFC_OK;
+}
+
+void nfc_output_reopen(struct nfc_ctx *out)
+{
+	struct nfc_outq *q = out->q;
+
+	if (!q)
+		return;
+	atomic_store(&q->reopen, 1);
+	pthread_mutex_lock(&q->lock);
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->lock);
 }
 
 /* Start the drain: the thread sends what is queued, until the queue is empty

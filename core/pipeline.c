@@ -308,7 +308,8 @@ static int org_reserve(struct nfc_batch *b)
 }
 
 /* The sender as the core keeps it: IPv4-mapped IPv6 folded to IPv4, once
- * here rather than in every input and decoder. */
+ * here rather than in every input and decoder, and its text, once per
+ * datagram rather than per record. */
 static void fold_source(const struct sockaddr_storage *in, struct sockaddr_storage *out, struct nfc_origin *o)
 {
 	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
@@ -342,6 +343,7 @@ static void fold_source(const struct sockaddr_storage *in, struct sockaddr_stora
 		o->port = ntohs(s6->sin6_port);
 		memcpy(o->addr, s6->sin6_addr.s6_addr, 16);
 	}
+	nfc_origin_text(o);
 }
 
 /* Copy `len` bytes into b's arena as a datagram of origin `org` and run

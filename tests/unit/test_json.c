@@ -1,5 +1,6 @@
 /* The record encoder: number, address and string formatting, escaping,
  * VARLEN walking, and the JSON shape. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <stdlib.h>
@@ -46,6 +47,94 @@ static void test_numbers(void)
 	CU_ASSERT_STRING_EQUAL(out, "1000");
 	out[nfc_fmt_ipv4(out, v4)] = '\0';
 	CU_ASSERT_STRING_EQUAL(out, "255.0.10.1");
+}
+
+/* nfc_fmt_u64 against printf at every power of ten and of two, one either
+ * side of each (the digit count and the 32-bit / 8-digit splits change
+ * there), and over a pseudo-random spread of magnitudes. */
+static void check_u64(uint64_t v)
+{
+	char want[32];
+
+	snprintf(want, sizeof(want), "%llu", (unsigned long long)v);
+	out[nfc_fmt_u64(out, v)] = '\0';
+	if (strcmp(out, want)) {
+		fprintf(stderr, "nfc_fmt_u64(%s) gave %s\n", want, out);
+		CU_FAIL("nfc_fmt_u64 differs from printf");
+	}
+}
+
+static void test_u64_boundaries(void)
+{
+	uint64_t p = 1, x = 0x9e3779b97f4a7c15ULL;
+
+	for (int i = 0; i < 20; i++, p *= 10) {
+		check_u64(p - 1);
+		check_u64(p);
+		check_u64(p + 1);
+	}
+	for (int i = 0; i < 64; i++) {
+		check_u64((1ULL << i) - 1);
+		check_u64(1ULL << i);
+		check_u64((1ULL << i) + 1);
+	}
+	check_u64(UINT64_MAX);
+	check_u64(UINT64_MAX - 1);
+	for (int i = 0; i < 100000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		check_u64(x >> (x & 63));
+	}
+}
+
+/* nfc_fmt_ipv6 against inet_ntop (glibc follows RFC 5952 too) for addresses
+ * with every pattern of zero groups, the other groups of every digit count. */
+static void test_ipv6_zero_runs(void)
+{
+	static const unsigned vals[] = { 0x1, 0xab, 0xcde, 0xf012 };
+	char want[INET6_ADDRSTRLEN];
+	uint8_t a[16];
+
+	for (unsigned mask = 0; mask < 256; mask++) {
+		for (unsigned v = 0; v < 4; v++) {
+			for (unsigned i = 0; i < 8; i++) {
+				unsigned g = mask & (1u << i) ? 0 : vals[(v + i) % 4];
+
+				a[2 * i] = (uint8_t)(g >> 8);
+				a[2 * i + 1] = (uint8_t)g;
+			}
+			inet_ntop(AF_INET6, a, want, sizeof(want));
+			/* glibc writes the deprecated IPv4-compatible form (::a.b.c.d)
+			 * when exactly the first six groups are zero; RFC 5952 keeps
+			 * dotted text for IPv4-mapped addresses only */
+			if ((mask & 0x7f) == 0x3f)
+				snprintf(want, sizeof(want), "::%x:%x", vals[(v + 6) % 4], mask & 0x80 ? 0 : vals[(v + 7) % 4]);
+			out[nfc_fmt_ipv6(out, a)] = '\0';
+			if (strcmp(out, want)) {
+				fprintf(stderr, "nfc_fmt_ipv6 gave %s, inet_ntop %s\n", out, want);
+				CU_FAIL("nfc_fmt_ipv6 differs from inet_ntop");
+			}
+		}
+	}
+}
+
+/* The exporter's text, made once per origin, is what the record carries. */
+static void test_origin_text(void)
+{
+	struct nfc_origin o;
+
+	memset(&o, 0, sizeof(o));
+	nfc_origin_text(&o);
+	CU_ASSERT_EQUAL(o.addr_text_len, 0);
+	o.family = AF_INET;
+	o.addr[0] = 10, o.addr[3] = 255;
+	nfc_origin_text(&o);
+	CU_ASSERT_EQUAL(o.addr_text_len, 10);
+	CU_ASSERT_NSTRING_EQUAL(o.addr_text, "10.0.0.255", 10);
+	o.family = AF_INET6;
+	memset(o.addr, 0xff, 16);
+	nfc_origin_text(&o);
+	CU_ASSERT_EQUAL(o.addr_text_len, 39);
+	CU_ASSERT_NSTRING_EQUAL(o.addr_text, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 39);
 }
 
 static void test_escape(void)
@@ -214,6 +303,7 @@ static void test_ipfix_kinds_and_derived(void)
 	o.uptime_ms = 100000; /* the flow started 10 s before the export */
 	o.has_uptime = 1;
 	o.sampling = 10;
+	nfc_origin_text(&o);
 	CU_ASSERT_EQUAL_FATAL(nfc_json_record(t, rec, sizeof(rec), &o, &b), NFC_OK);
 	nfc_buf_append(&b, "", 1);
 	CU_ASSERT_STRING_EQUAL(b.data, "{\"samplingProbability\":0.25,\"f32\":1.5,\"nan\":null,\"b1\":true,"
@@ -235,6 +325,7 @@ static void test_ipfix_kinds_and_derived(void)
 	o.family = AF_INET6;
 	memset(o.addr, 0, 16);
 	o.addr[0] = 0x20, o.addr[1] = 0x01, o.addr[2] = 0x0d, o.addr[3] = 0xb8, o.addr[15] = 1;
+	nfc_origin_text(&o);
 	CU_ASSERT_EQUAL_FATAL(nfc_json_record(t, rec, sizeof(rec), &o, &b), NFC_OK);
 	nfc_buf_append(&b, "", 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\"exporterIPv6Address\":\"2001:db8::1\""));
@@ -275,6 +366,9 @@ int main(void)
 	static const struct nfc_test tests[] = {
 		{ "IPv6 text per RFC 5952", test_ipv6_rfc5952 },
 		{ "numbers and IPv4", test_numbers },
+		{ "u64 at every digit and width boundary", test_u64_boundaries },
+		{ "IPv6 zero runs against inet_ntop", test_ipv6_zero_runs },
+		{ "exporter text once per origin", test_origin_text },
 		{ "JSON string escaping", test_escape },
 		{ "record of every kind", test_record_kinds },
 		{ "variable-length fields", test_varlen },
