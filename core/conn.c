@@ -489,7 +489,7 @@ NFC_EXPORT int nfc_conn_open(struct nfc_ctx *ctx, const char *host, unsigned por
 	return NFC_OK;
 }
 
-NFC_EXPORT int nfc_conn_write(struct nfc_conn *c, const void *p, size_t len)
+static int conn_write(struct nfc_conn *c, const void *p, size_t len, const char **at)
 {
 	const char *s = p;
 	long long deadline = now_ms() + WRITE_STALL_TIMEOUT_MS;
@@ -498,10 +498,9 @@ NFC_EXPORT int nfc_conn_write(struct nfc_conn *c, const void *p, size_t len)
 	short ev;
 	int r, e;
 
-	if (!c || (!p && len))
-		return NFC_EINVAL;
 	if (c->broken)
 		return NFC_RETRY;
+	*at = s;
 	while (len) {
 		ev = POLLOUT;
 		if (c->ssl) {
@@ -511,6 +510,7 @@ NFC_EXPORT int nfc_conn_write(struct nfc_conn *c, const void *p, size_t len)
 			if (r == 1) {
 				s += n;
 				len -= n;
+				*at = s;
 				deadline = now_ms() + WRITE_STALL_TIMEOUT_MS;
 				continue;
 			}
@@ -524,6 +524,7 @@ NFC_EXPORT int nfc_conn_write(struct nfc_conn *c, const void *p, size_t len)
 			if (w > 0) {
 				s += w;
 				len -= (size_t)w;
+				*at = s;
 				deadline = now_ms() + WRITE_STALL_TIMEOUT_MS;
 				continue;
 			}
@@ -565,6 +566,21 @@ broken_errno:
 	        errno == EPIPE ? "the server closed it" : strerror(errno));
 	c->broken = 1;
 	return NFC_RETRY;
+}
+
+NFC_EXPORT int nfc_conn_write(struct nfc_conn *c, const void *p, size_t len, size_t *written)
+{
+	const char *at = p;
+	int rc;
+
+	if (written)
+		*written = 0;
+	if (!c || (!p && len))
+		return NFC_EINVAL;
+	rc = conn_write(c, p, len, &at);
+	if (written)
+		*written = (size_t)(at - (const char *)p);
+	return rc;
 }
 
 NFC_EXPORT int nfc_conn_dead(struct nfc_conn *c)

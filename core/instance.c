@@ -22,7 +22,7 @@ NFC_EXPORT const char *nfc_state_dir(const struct nfc_ctx *ctx)
 	(void)ctx;
 	return state_dir;
 }
-static atomic_uint next_slot = 1; /* 0 is the main thread */
+static atomic_uint next_slot = 1; /* 0 is shared by the threads without a row of their own */
 
 /* Each thread that bumps counters writes its own row: threads beyond the
  * rows would share one and lose updates, so start-up fails instead. */
@@ -167,13 +167,18 @@ NFC_EXPORT int nfc_counter_register(struct nfc_ctx *ctx, const char *name)
 	return ctx->ncounters++;
 }
 
-/* Each thread writes only its own row: a relaxed load and store, no lock
- * and no atomic read-modify-write. Readers sum the rows. */
+/* Each worker and output thread writes only its own row: a relaxed load and
+ * store, no lock and no atomic read-modify-write. Row 0 belongs to every
+ * other thread (the main thread, threads a plugin starts itself, such as an
+ * output's completion thread): it takes an atomic add. Readers sum the rows. */
 void nfc_counter_add_slot(struct nfc_ctx *ctx, unsigned slot, int id, uint64_t n)
 {
 	uint64_t *v = &ctx->rows[slot].v[id];
 
-	__atomic_store_n(v, __atomic_load_n(v, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+	if (slot == 0)
+		__atomic_fetch_add(v, n, __ATOMIC_RELAXED);
+	else
+		__atomic_store_n(v, __atomic_load_n(v, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
 }
 
 NFC_EXPORT void nfc_counter_add(struct nfc_ctx *ctx, int id, uint64_t n)

@@ -1,6 +1,7 @@
 /* Outputs: a bounded queue of batches per output instance, and its thread,
- * which encodes batches into one large buffer and sends it. Retry with
- * backoff belongs here, so every output plugin gets it for free. */
+ * which encodes batches into chunks and has core/deliver.c offer them to the
+ * plugin. Consuming the queue never waits on a send: while the output backs
+ * off, the thread keeps encoding until the delivery window is full. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,45 +9,17 @@
 #include "json.h"
 #include "log.h"
 #include "nfc.h"
+#include "outq.h"
 
-#define SEND_THRESHOLD (512 * 1024) /* send once this much is encoded */
 #define RING_MAX (1u << 20)
 #define LINGER_NS 2000000L /* wait this long for more records before a small send */
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 30000
+#define IDLE_NS 1000000000L /* idle() after this long without work */
 #define THROTTLE_POLL_NS 50000000L /* a throttled input re-checks shutdown this often */
 /* A live input's batch that finds the queue full waits this long for room
  * (while the output is not backing off) before it is dropped: a woken input
  * thread preempts the output thread, which on a busy core falls behind in
  * bursts; the socket buffer holds the traffic meanwhile. */
 #define LIVE_ROOM_WAIT_NS 20000000L
-
-struct nfc_outq {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct nfc_batch **ring;
-	size_t cap, head, count;
-	size_t records, max_records;
-	size_t bytes, max_bytes; /* footprint of the batches waiting */
-	int draining;
-	struct timespec deadline;
-	unsigned drain_timeout_ms;
-	pthread_t thread;
-	int started;
-	struct nfc_buf buf;
-	size_t buf_records;
-	int slot; /* counter row of the output thread */
-	time_t warned_at;      /* last queue-full warning (monotonic s) */
-	size_t overflow_since; /* records dropped since that warning */
-	size_t inflight;       /* records taken off the ring, not yet in buf */
-	/* Inputs that can wait (nfc_worker_throttle) sleep on `room`, which the
-	 * output thread signals when it takes a batch off and one is waiting. */
-	pthread_cond_t room;
-	unsigned room_waiters;
-	int retrying; /* deliver() is backing off: no live input waits for room */
-	atomic_int reopen; /* SIGHUP: call the plugin's reopen() */
-	struct nfc_outq *next; /* the list of prepared queues */
-};
 
 /* Every prepared queue, for nfc_worker_throttle(). Changed by the main
  * thread only, before the input workers start (prepare) and after they
@@ -59,8 +32,7 @@ static struct nfc_outq *queues;
  * one batch may be larger than the other half of a small queue). */
 static _Thread_local struct nfc_worker *waiting_worker;
 
-/* CLOCK_MONOTONIC now plus `ns` nanoseconds (the clock of q->cond). */
-static struct timespec mono_after(long long ns)
+struct timespec nfc_mono_after(long long ns)
 {
 	struct timespec t;
 
@@ -88,8 +60,9 @@ int nfc_output_prepare(struct nfc_ctx *out, const struct nfc_outq_cfg *cfg)
 		q->cap = 16;
 	q->ring = calloc(q->cap, sizeof(*q->ring));
 	q->drain_timeout_ms = cfg->drain_timeout_ms;
-	if (!q->ring || nfc_buf_init(&q->buf, 2 * SEND_THRESHOLD) < 0)
+	if (!q->ring)
 		goto fail;
+	nfc_dlv_init(q);
 	pthread_mutex_init(&q->lock, NULL);
 	/* Waits are measured on the monotonic clock: a step of the wall
 	 * clock (NTP) must not stretch a backoff or an idle wait. */
@@ -127,17 +100,17 @@ int nfc_output_push(struct nfc_ctx *out, struct nfc_batch *b)
 		if (waiting_worker) {
 			if (nfc_worker_stopping(waiting_worker))
 				break;
-			until = mono_after(THROTTLE_POLL_NS);
+			until = nfc_mono_after(THROTTLE_POLL_NS);
 		} else {
 			/* a live input: for a bounded time, and not while the
 			 * output backs off (an outage would stall the input) */
 			struct timespec now;
 
-			if (q->retrying)
+			if (q->backoff_ms)
 				break;
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			if (!live_until.tv_sec)
-				live_until = mono_after(LIVE_ROOM_WAIT_NS);
+				live_until = nfc_mono_after(LIVE_ROOM_WAIT_NS);
 			else if (now.tv_sec > live_until.tv_sec ||
 			         (now.tv_sec == live_until.tv_sec && now.tv_nsec >= live_until.tv_nsec))
 				break;
@@ -185,7 +158,7 @@ size_t nfc_output_queued(const struct nfc_ctx *out)
 	size_t n;
 
 	pthread_mutex_lock(&q->lock);
-	n = q->records + q->inflight + q->buf_records;
+	n = q->records + q->inflight + q->chunk_records;
 	pthread_mutex_unlock(&q->lock);
 	return n;
 }
@@ -205,7 +178,7 @@ NFC_EXPORT void nfc_worker_throttle(struct nfc_worker *w)
 	for (struct nfc_outq *q = queues; q; q = q->next) {
 		pthread_mutex_lock(&q->lock);
 		while (over_half(q) && !q->draining && !nfc_worker_stopping(w)) {
-			struct timespec until = mono_after(THROTTLE_POLL_NS);
+			struct timespec until = nfc_mono_after(THROTTLE_POLL_NS);
 
 			q->room_waiters++;
 			pthread_cond_timedwait(&q->room, &q->lock, &until);
@@ -215,128 +188,43 @@ NFC_EXPORT void nfc_worker_throttle(struct nfc_worker *w)
 	}
 }
 
-static long ms_until(const struct timespec *t)
+static int past(const struct timespec *t)
 {
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (t->tv_sec - now.tv_sec) * 1000 + (t->tv_nsec - now.tv_nsec) / 1000000;
+	return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
 }
 
-/* Sleep up to ms (less when a drain deadline comes first), waking early when
- * a drain starts; returns 1 when the drain deadline has passed. */
-static int backoff_wait(struct nfc_outq *q, long ms)
+static void earliest(struct timespec *t, const struct timespec *u)
 {
-	struct timespec until;
-	int past;
-
-	pthread_mutex_lock(&q->lock);
-	for (;;) {
-		long wait = ms;
-
-		if (q->draining) {
-			long left = ms_until(&q->deadline);
-
-			if (left <= 0)
-				break;
-			if (left < wait)
-				wait = left;
-		}
-		until = mono_after(wait * 1000000LL);
-		q->retrying = 1;
-		if (pthread_cond_timedwait(&q->cond, &q->lock, &until) == ETIMEDOUT)
-			break;
-		if (!q->draining)
-			continue; /* woken by a push: keep waiting out the backoff */
-		ms = wait; /* a drain began: recompute against its deadline */
-	}
-	past = q->draining && ms_until(&q->deadline) <= 0;
-	pthread_mutex_unlock(&q->lock);
-	return past;
+	if (u->tv_sec < t->tv_sec || (u->tv_sec == t->tv_sec && u->tv_nsec < t->tv_nsec))
+		*t = *u;
 }
 
-/* Deliver the encoded buffer, retrying transient failures with backoff. */
-static void deliver(struct nfc_ctx *out)
+/* Take the oldest batch off the ring, encode it into the open chunk, and
+ * close the chunk when it is large enough. Lock held (released while
+ * encoding). */
+static void take_batch(struct nfc_ctx *out, struct timespec *linger_until)
 {
 	struct nfc_outq *q = out->q;
-	const struct nfc_output_ops *ops = out->plugin->output;
-	long backoff = BACKOFF_MIN_MS;
-	int rc;
+	struct nfc_batch *b = q->ring[q->head];
 
-	if (q->buf.len == 0) {
-		/* records the plugin encoded as no bytes: nothing to send */
-		nfc_counter_add(out, NFC_C_OUT_RECORDS, q->buf_records);
-		pthread_mutex_lock(&q->lock);
-		q->buf_records = 0;
-		pthread_mutex_unlock(&q->lock);
-		return;
-	}
-	for (;;) {
-		rc = ops->send(out->inst, q->buf.data, q->buf.len);
-		if (rc == NFC_OK) {
-			nfc_counter_add(out, NFC_C_OUT_RECORDS, q->buf_records);
-			nfc_counter_add(out, NFC_C_OUT_BYTES, q->buf.len);
-			break;
-		}
-		if (rc < 0) {
-			nfc_counter_add(out, NFC_C_OUT_SEND_ERRORS, q->buf_records);
-			nfc_log(out, NFC_LOG_ERR, "send failed permanently: %zu records dropped", q->buf_records);
-			break;
-		}
-		if (backoff_wait(q, backoff)) {
-			nfc_counter_add(out, NFC_C_OUT_SHUTDOWN_LOST, q->buf_records);
-			break;
-		}
-		nfc_log(out, NFC_LOG_DEBUG, "send will be retried (waited %ld ms)", backoff);
-		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
-	}
-	pthread_mutex_lock(&q->lock);
-	q->buf.len = 0;
-	q->buf_records = 0;
-	q->retrying = 0;
+	q->head = (q->head + 1) % q->cap;
+	q->count--;
+	q->records -= b->nrec;
+	q->bytes -= nfc_batch_footprint(b);
+	q->inflight = b->nrec;
+	if (q->room_waiters)
+		pthread_cond_broadcast(&q->room);
+	if (nfc_dlv_open_len(q) == 0)
+		*linger_until = nfc_mono_after(LINGER_NS);
 	pthread_mutex_unlock(&q->lock);
-}
-
-/* Append a batch to the send buffer, accounting for every record: encoded
- * (waiting in the buffer), refused by the plugin, or failed. */
-static void encode(struct nfc_ctx *out, const struct nfc_batch *b)
-{
-	struct nfc_outq *q = out->q;
-	size_t before = q->buf.len, n = b->nrec;
-	int rc = out->plugin->output->encode(out->inst, b, &q->buf);
-
-	if (rc < 0) {
-		pthread_mutex_lock(&q->lock);
-		q->inflight = 0;
-		pthread_mutex_unlock(&q->lock);
-		nfc_buf_truncate(&q->buf, before);
-		nfc_counter_add(out, NFC_C_OUT_SEND_ERRORS, n);
-		nfc_log_remote(out, NFC_LOG_ERR, "encoding %zu records failed (%d): dropped", n, rc);
-		return;
-	}
-	if ((size_t)rc > n)
-		rc = (int)n;
-	if ((size_t)rc < n)
-		nfc_counter_add(out, NFC_C_OUT_REFUSED, n - (size_t)rc);
+	nfc_dlv_encode(out, b);
+	nfc_batch_put(b);
 	pthread_mutex_lock(&q->lock);
-	q->buf_records += (size_t)rc;
-	q->inflight = 0;
-	pthread_mutex_unlock(&q->lock);
-}
-
-/* With the queue empty and a small buffer, wait briefly for more batches so
- * light traffic is sent in fewer, larger writes. Returns 1 if some came. */
-static int more_soon(struct nfc_outq *q)
-{
-	struct timespec until = mono_after(LINGER_NS);
-	int more;
-
-	pthread_mutex_lock(&q->lock);
-	if (q->count == 0 && !q->draining)
-		pthread_cond_timedwait(&q->cond, &q->lock, &until);
-	more = q->count > 0;
-	pthread_mutex_unlock(&q->lock);
-	return more;
+	if (nfc_dlv_open_len(q) >= NFC_CHUNK_BYTES)
+		nfc_dlv_close(q);
 }
 
 static void *output_thread(void *arg)
@@ -344,59 +232,60 @@ static void *output_thread(void *arg)
 	struct nfc_ctx *out = arg;
 	struct nfc_outq *q = out->q;
 	const struct nfc_output_ops *ops = out->plugin->output;
+	struct timespec linger_until = { 0, 0 };
 
 	nfc_thread_slot = q->slot;
+	pthread_mutex_lock(&q->lock);
 	for (;;) {
-		struct nfc_batch *b = NULL;
-		int idle = 0, lost = 0;
+		struct timespec until, idle_at;
 
 		if (atomic_exchange(&q->reopen, 0) && ops->reopen) {
-			deliver(out); /* what is encoded goes to the old file */
-			ops->reopen(out->inst);
-		}
-		pthread_mutex_lock(&q->lock);
-		if (q->count == 0 && !q->draining) {
-			struct timespec until = mono_after(1000000000LL);
-
-			if (pthread_cond_timedwait(&q->cond, &q->lock, &until) == ETIMEDOUT && q->count == 0)
-				idle = 1;
-		}
-		if (q->count) {
-			if (q->draining && ms_until(&q->deadline) <= 0) {
-				lost = 1;
-			} else {
-				b = q->ring[q->head];
-				q->head = (q->head + 1) % q->cap;
-				q->count--;
-				q->records -= b->nrec;
-				q->bytes -= nfc_batch_footprint(b);
-				q->inflight = b->nrec;
-				if (q->room_waiters)
-					pthread_cond_broadcast(&q->room);
-			}
-		}
-		if (q->count == 0 && !b && q->draining) {
+			/* what is encoded goes to the old file first */
+			nfc_dlv_close(q);
+			nfc_dlv_pump(out);
 			pthread_mutex_unlock(&q->lock);
-			break;
+			ops->reopen(out->inst);
+			pthread_mutex_lock(&q->lock);
 		}
-		pthread_mutex_unlock(&q->lock);
-		if (lost)
+		if (q->draining && past(&q->deadline))
 			break;
-		if (idle) {
-			if (ops->idle)
-				ops->idle(out->inst);
+		if (nfc_dlv_ready(q) || q->settled) {
+			q->settled = 0;
+			nfc_dlv_pump(out); /* offers, and frees what is settled */
 			continue;
 		}
-		if (!b)
+		if (q->count && !nfc_dlv_full(q)) {
+			take_batch(out, &linger_until);
 			continue;
-		encode(out, b);
-		nfc_batch_put(b);
-		if (q->buf.len >= SEND_THRESHOLD || !more_soon(q))
-			deliver(out);
+		}
+		/* Light traffic: a small chunk waits up to LINGER_NS for more
+		 * batches, then goes out as it is. */
+		if (nfc_dlv_open_len(q) && (q->draining || q->count || past(&linger_until))) {
+			nfc_dlv_close(q);
+			continue;
+		}
+		if (q->draining && q->count == 0 && nfc_dlv_empty(q) && q->npend == 0)
+			break;
+		/* Nothing to do now: wait for a batch, a settlement, the end of
+		 * the backoff or of the linger, the drain deadline, or idleness. */
+		until = idle_at = nfc_mono_after(IDLE_NS);
+		if (q->backoff_ms)
+			earliest(&until, &q->retry_at);
+		if (nfc_dlv_open_len(q))
+			earliest(&until, &linger_until);
+		if (q->draining)
+			earliest(&until, &q->deadline);
+		if (pthread_cond_timedwait(&q->cond, &q->lock, &until) == ETIMEDOUT && ops->idle &&
+		    until.tv_sec == idle_at.tv_sec && until.tv_nsec == idle_at.tv_nsec && !q->count &&
+		    nfc_dlv_empty(q) && !q->draining) {
+			pthread_mutex_unlock(&q->lock);
+			ops->idle(out->inst);
+			pthread_mutex_lock(&q->lock);
+		}
 	}
-	deliver(out);
-	/* What is still queued after the drain deadline is lost: say how much. */
-	pthread_mutex_lock(&q->lock);
+	/* The drain deadline passed (or everything is delivered): what is left
+	 * is lost, and counted. */
+	nfc_dlv_lose_all(out);
 	while (q->count) {
 		struct nfc_batch *b = q->ring[q->head];
 
@@ -448,7 +337,7 @@ void nfc_output_drain_begin(struct nfc_ctx *out)
 		pthread_mutex_unlock(&q->lock);
 		return;
 	}
-	q->deadline = mono_after(q->drain_timeout_ms * 1000000LL);
+	q->deadline = nfc_mono_after(q->drain_timeout_ms * 1000000LL);
 	q->draining = 1;
 	atomic_store(&out->abort_at_ms, (long long)q->deadline.tv_sec * 1000 + q->deadline.tv_nsec / 1000000);
 	pthread_cond_broadcast(&q->cond);
@@ -475,7 +364,7 @@ void nfc_output_drain_and_stop(struct nfc_ctx *out)
 	if (out->started && out->plugin->output->stop)
 		out->plugin->output->stop(out->inst);
 	out->started = 0;
-	nfc_buf_free(&q->buf);
+	nfc_dlv_free(q);
 	free(q->ring);
 	pthread_mutex_destroy(&q->lock);
 	pthread_cond_destroy(&q->cond);

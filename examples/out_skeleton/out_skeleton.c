@@ -3,7 +3,7 @@
  *
  * It writes each flow record as "<tag> <json>\n" to a file. Copy it to start
  * your own output: keep the descriptor and the parameter table, replace
- * encode() (pure: bytes for a batch) and send() (I/O, may return NFC_RETRY).
+ * encode() (pure: bytes for a batch) and send() (I/O: says how much it wrote).
  *
  * Build against the installed SDK only:
  *   cc -shared -fPIC -fvisibility=hidden $(pkg-config --cflags nfc-plugin) \
@@ -69,21 +69,26 @@ static int skel_encode(void *inst, const struct nfc_batch *b, struct nfc_buf *ou
 	return (int)n; /* records encoded; any refused would be counted by the core */
 }
 
-static int skel_send(void *inst, const char *p, size_t len)
+/* Say how far the write got: the core keeps the rest and, after NFC_RETRY,
+ * backs off and offers it again (an output with acknowledgements answers
+ * NFC_PENDING and calls nfc_output_settle() when they come). */
+static int skel_send(void *inst, const char *p, size_t len, uint64_t off, size_t *consumed)
 {
 	struct skeleton *s = inst;
+	size_t done = 0;
 
-	while (len) {
-		ssize_t w = write(s->fd, p, len);
+	(void)off;
+	while (done < len) {
+		ssize_t w = write(s->fd, p + done, len - done);
 
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
-			return NFC_RETRY; /* the core keeps the bytes and retries with backoff */
-		p += w;
-		len -= (size_t)w;
+			break;
+		done += (size_t)w;
 	}
-	return NFC_OK;
+	*consumed = done;
+	return done == len ? NFC_OK : NFC_RETRY;
 }
 
 static void skel_stop(void *inst)

@@ -17,7 +17,10 @@
  *        arrives (nfc_hold, nfc_replay); nfc_template_get, nfc_decode_worker,
  *        nfc_state_dir, the decoder's tick(); nfc_worker_throttle and the
  *        input's end of data (run() returning NFC_OK before shutdown);
- *        the output's reopen() on SIGHUP.
+ *        the output's reopen() on SIGHUP; for delivery without loss, send()
+ *        reports the bytes it consumed and may answer NFC_PENDING
+ *        (nfc_output_settle), the core owns retries and backoff; the
+ *        output's diagnose() (--test-connection, nfc_diag) and status().
  *
  * Rules of this header:
  *  - Every struct a plugin fills in starts with its own `size` (sizeof as the
@@ -70,6 +73,7 @@ extern "C" {
 /* Results. */
 #define NFC_OK 0
 #define NFC_RETRY 1
+#define NFC_PENDING 2 /**< output send(): accepted, settled later */
 #define NFC_ERROR (-1)      /**< generic failure, already logged */
 #define NFC_EINVAL (-2)     /**< bad argument or configuration value */
 #define NFC_ENOMEM (-3)     /**< allocation failed */
@@ -334,8 +338,9 @@ NFC_EXPORT struct nfc_ctx *nfc_worker_ctx(struct nfc_worker *w);
  *  reason) or a negative error. */
 NFC_EXPORT int nfc_conn_open(struct nfc_ctx *ctx, const char *host, unsigned port, struct nfc_conn **out);
 /** Write all `len` bytes. NFC_OK, or NFC_RETRY when the connection broke
- *  (the caller closes it and reconnects). */
-NFC_EXPORT int nfc_conn_write(struct nfc_conn *c, const void *p, size_t len);
+ *  (the caller closes it and reconnects). *written (may be NULL) is set to
+ *  the bytes handed to the connection before it broke. */
+NFC_EXPORT int nfc_conn_write(struct nfc_conn *c, const void *p, size_t len, size_t *written);
 /** Non-zero when the peer closed or reset the connection while idle. */
 NFC_EXPORT int nfc_conn_dead(struct nfc_conn *c);
 /** Clean close: TLS close_notify, half-close, drain, close. NULL is a no-op. */
@@ -386,12 +391,23 @@ struct nfc_output_ops {
 	 *  Negative: nothing of this batch is kept (the core removes what was
 	 *  appended) and its records count as `send_errors`. */
 	int (*encode)(void *inst, const struct nfc_batch *b, struct nfc_buf *out);
-	/** Deliver bytes produced by encode(). NFC_OK; NFC_RETRY: not delivered,
-	 *  the core keeps the bytes, backs off and calls again with the same
-	 *  pointer and length (so a plugin may skip what it had already written),
-	 *  unless shutdown's drain timeout drops them; negative: the bytes are
-	 *  dropped and counted. */
-	int (*send)(void *inst, const char *p, size_t len);
+	/** Deliver bytes produced by encode(). `off` is the offset of p[0] in
+	 *  the output's byte stream (it only grows; a resend of failed bytes
+	 *  repeats their offset). Set *consumed to how many bytes from p on
+	 *  this call took (0..len); the core keeps the rest and offers it again.
+	 *   NFC_OK       the consumed bytes are delivered.
+	 *   NFC_PENDING  the consumed bytes were accepted but are not delivered
+	 *                yet: the plugin settles exactly that range later, from
+	 *                any thread, with nfc_output_settle(ctx, off, *consumed,
+	 *                ok). Until then the core keeps them (an in-flight
+	 *                window bounds how much is pending).
+	 *   NFC_RETRY    transient failure after the consumed bytes: the core
+	 *                backs off (exponential, with jitter) and offers the rest
+	 *                again; the plugin keeps no copy.
+	 *   negative     permanent failure: the bytes of the records not
+	 *                consumed are dropped and counted (send_errors).
+	 *  A record counts as delivered once all its bytes are delivered. */
+	int (*send)(void *inst, const char *p, size_t len, uint64_t off, size_t *consumed);
 	/** Called when idle about once a second (keepalive, reconnect checks). */
 	void (*idle)(void *inst);
 	void (*stop)(void *inst);
@@ -399,7 +415,32 @@ struct nfc_output_ops {
 	 *  configured names. Runs on the output's thread, between two send()s
 	 *  (nothing encoded is waiting), so it needs no lock. */
 	void (*reopen)(void *inst);
+	/** Optional: `--test-connection`. Check, step by step, that this output
+	 *  can deliver (resolve, connect, handshake, ...), reporting each step
+	 *  with nfc_diag(); with NFC_DIAG_SEND_EVENT in flags also deliver one
+	 *  test event. Runs on the main thread after check(), without start();
+	 *  every wait bounded (a few seconds). NFC_OK only if it can deliver. */
+	int (*diagnose)(void *inst, struct nfc_ctx *ctx, unsigned flags);
+	/** Optional: one line on the current state (destination address,
+	 *  connected or not, since when), for the stats line and --status.
+	 *  Called from another thread than the output's: read only what is safe
+	 *  to read concurrently (atomics, or a copy under the plugin's lock). */
+	void (*status)(void *inst, char *out, size_t outlen);
 };
+
+/** Settle a range a send() answered NFC_PENDING for: ok non-zero when it is
+ *  delivered, 0 when it failed (the core offers those bytes again, with
+ *  backoff). Any thread, any order, each range exactly once. */
+NFC_EXPORT void nfc_output_settle(struct nfc_ctx *ctx, uint64_t off, size_t len, int ok);
+
+#define NFC_DIAG_SEND_EVENT 0x1u
+
+enum nfc_diag_verdict { NFC_DIAG_OK = 0, NFC_DIAG_WARN, NFC_DIAG_FAIL, NFC_DIAG_INFO };
+
+/** One step of diagnose(): its name ("resolve intake.sekoia.io"), the
+ *  verdict, what was found, and on WARN/FAIL how to fix it (NULL: none). */
+NFC_EXPORT void nfc_diag(struct nfc_ctx *ctx, enum nfc_diag_verdict v, const char *step, const char *fix,
+                         const char *fmt, ...) NFC_PRINTF(5, 6);
 
 struct nfc_plugin {
 	size_t size;          /**< sizeof(struct nfc_plugin) as compiled */

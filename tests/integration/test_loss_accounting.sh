@@ -1,8 +1,10 @@
 #!/bin/sh
 # Every record the input decoded is either delivered or counted as lost, by
-# cause: with the intake down and a small queue, records overflow the queue
-# (counted, logged once) and what is still queued when the drain timeout
-# ends is counted as lost at shutdown. Nothing disappears uncounted.
+# cause: with the intake down and a small queue, records fill the output's
+# delivery window (8 MiB of encoded frames, about 21,000 of these records),
+# then overflow the queue (counted, logged once), and what is still held
+# when the drain timeout ends is counted as lost at shutdown. Nothing
+# disappears uncounted.
 . "$NFC_SRCDIR/tests/integration/lib.sh"
 private_net "$@"
 need_cmd python3
@@ -26,8 +28,8 @@ wait_for "running" "$TMP/daemon.log"
 python3 - <<'X'
 import time
 import v5
-for d in range(100):
-    v5.send(v5.datagram([v5.record(IPV4_SRC_ADDR=(10, 0, d, i), IPV4_DST_ADDR=(192, 168, 0, i), INPUT=1,
+for d in range(1000):
+    v5.send(v5.datagram([v5.record(IPV4_SRC_ADDR=(10, d >> 8, d & 255, i), IPV4_DST_ADDR=(192, 168, 0, i), INPUT=1,
                                    OUTPUT=2, IN_PACKETS=1, IN_OCTETS=100, SRC_PORT=1000 + i, DST_PORT=53,
                                    PROTO=17) for i in range(30)], seq=d * 30))
     time.sleep(0.002)
@@ -51,7 +53,7 @@ lost=$(counter forwarder lost_at_shutdown)
 errors=$(counter forwarder send_errors)
 refused=$(counter forwarder refused)
 echo "decoded=$decoded sent=$sent overflow=$overflow lost_at_shutdown=$lost send_errors=$errors refused=$refused"
-[ "$decoded" = 3000 ] || fail "decoded $decoded records, sent 3000"
+[ "$decoded" = 30000 ] || fail "decoded $decoded records, sent 30000"
 [ "$overflow" -gt 0 ] || fail "no queue overflow counted"
 [ "$lost" -gt 0 ] || fail "nothing counted as lost at shutdown"
 [ $((sent + overflow + lost + errors + refused)) = "$decoded" ] ||

@@ -499,7 +499,12 @@ static void test_conn_plain(void)
 		_exit(got == sizeof(big) ? 0 : 1);
 	}
 	close(sfd); /* the reader has its copy */
-	CU_ASSERT_EQUAL(nfc_conn_write(c, big, sizeof(big)), NFC_OK);
+	{
+		size_t written = 0;
+
+		CU_ASSERT_EQUAL(nfc_conn_write(c, big, sizeof(big), &written), NFC_OK);
+		CU_ASSERT_EQUAL(written, sizeof(big));
+	}
 	nfc_conn_close(c); /* half-close: the reader sees EOF after every byte */
 	{
 		int st = -1;
@@ -514,7 +519,7 @@ static void test_conn_plain(void)
 	close(sfd);
 	usleep(50000);
 	CU_ASSERT_TRUE(nfc_conn_dead(c));
-	CU_ASSERT_EQUAL(nfc_conn_write(c, "x", 1), NFC_RETRY);
+	CU_ASSERT_EQUAL(nfc_conn_write(c, "x", 1, NULL), NFC_RETRY);
 	nfc_conn_close(c);
 
 	/* Nothing listens: RETRY, and the log says refused. */

@@ -16,11 +16,6 @@ struct out_file {
 	int is_stdout;
 	struct nfc_ctx *ctx;
 	int failing; /* the last write failed: say so once, and when it recovers */
-	/* A buffer written in part before a failure: the core sends the same
-	 * bytes again after NFC_RETRY, and what is already written is skipped,
-	 * so a full disk neither duplicates records nor cuts a line in two. */
-	const char *partial;
-	size_t partial_len, partial_done;
 };
 
 static const struct nfc_param params[] = {
@@ -82,40 +77,34 @@ static int file_encode(void *inst, const struct nfc_batch *b, struct nfc_buf *ou
 	return (int)n;
 }
 
-static int file_send(void *inst, const char *p, size_t len)
+/* A full disk or a closed pipe stops the write where it failed: the core
+ * keeps the rest and offers it again after a backoff, so no record is
+ * duplicated or cut in two. */
+static int file_send(void *inst, const char *p, size_t len, uint64_t off, size_t *consumed)
 {
 	struct out_file *f = inst;
+	size_t done = 0;
 
-	const char *start = p;
-	size_t total = len;
-
-	if (f->partial == p && f->partial_len == len) {
-		p += f->partial_done;
-		len -= f->partial_done;
-	}
-	f->partial = NULL;
-	while (len > 0) {
-		ssize_t w = write(f->fd, p, len);
+	(void)off;
+	while (done < len) {
+		ssize_t w = write(f->fd, p + done, len - done);
 
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			/* A full disk or a closed pipe: keep the bytes, retry later. */
 			if (!f->failing)
 				nfc_log(f->ctx, NFC_LOG_ERR, "cannot write to %s: %s; holding the records and "
 				        "retrying", f->is_stdout ? "standard output" : f->path, strerror(errno));
 			f->failing = 1;
-			f->partial = start;
-			f->partial_len = total;
-			f->partial_done = (size_t)(p - start);
+			*consumed = done;
 			return NFC_RETRY;
 		}
-		p += w;
-		len -= (size_t)w;
+		done += (size_t)w;
 	}
 	if (f->failing)
 		nfc_log(f->ctx, NFC_LOG_INFO, "writing to %s again", f->is_stdout ? "standard output" : f->path);
 	f->failing = 0;
+	*consumed = done;
 	return NFC_OK;
 }
 

@@ -197,18 +197,44 @@ static int sekoia_connect(struct sekoia *s)
 	return NFC_OK;
 }
 
-static int sekoia_send(void *inst, const char *p, size_t len)
+/* The bytes of the whole octet-counted frames ("LEN SP MSG", RFC 6587) at
+ * the start of p[0..n). */
+static size_t whole_frames(const char *p, size_t n)
+{
+	size_t at = 0;
+
+	for (;;) {
+		size_t i = at, len = 0;
+
+		while (i < n && i - at < 10 && p[i] >= '0' && p[i] <= '9')
+			len = len * 10 + (size_t)(p[i++] - '0');
+		if (i >= n || p[i] != ' ' || len > n - i - 1)
+			return at;
+		at = i + 1 + len;
+	}
+}
+
+/* When the connection breaks, the frames written whole are consumed and
+ * the one it cut is offered again, whole, on the next connection: the
+ * intake drops a cut frame, and no frame is sent twice by us (what the
+ * kernel had not sent yet when the peer vanished is lost with it: syslog
+ * over TLS has no acknowledgement). */
+static int sekoia_send(void *inst, const char *p, size_t len, uint64_t off, size_t *consumed)
 {
 	struct sekoia *s = inst;
+	size_t written;
 	int rc = sekoia_connect(s);
 
+	(void)off;
 	if (rc != NFC_OK)
 		return rc;
-	rc = nfc_conn_write(s->conn, p, len);
+	rc = nfc_conn_write(s->conn, p, len, &written);
 	if (rc != NFC_OK) {
 		sekoia_disconnect(s);
+		*consumed = whole_frames(p, written);
 		return NFC_RETRY;
 	}
+	*consumed = len;
 	return NFC_OK;
 }
 

@@ -1,0 +1,441 @@
+/* Delivery of an output's encoded bytes: the core, not each plugin, keeps
+ * what is not delivered yet, offers it to send(), resumes where send()
+ * stopped, keeps ranges a plugin accepted as pending until it settles them,
+ * offers failed ones again, and backs off (exponential, with jitter) while
+ * the destination fails. Every record is counted once: delivered when all
+ * its bytes are, dropped (send_errors) after a permanent failure, or lost at
+ * shutdown.
+ *
+ * Bytes live in chunks (the batches encoded between two sends, up to
+ * NFC_CHUNK_BYTES); each byte has an offset in the output's stream. Below
+ * the low-water offset (the first byte not yet offered, or the oldest
+ * pending or failed range) everything is settled: chunks entirely below it
+ * are freed and their records counted. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "outq.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 30000
+/* Encoded bytes an output may hold, unsent or unsettled; beyond, batches
+ * wait in the queue (which bounds them in records and memory). */
+#define WINDOW_BYTES (16u * NFC_CHUNK_BYTES)
+
+void nfc_dlv_init(struct nfc_outq *q)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	q->rng = (uint64_t)t.tv_nsec * 0x9e3779b97f4a7c15ULL + (uint64_t)(uintptr_t)q;
+}
+
+static void chunk_free(struct nfc_chunk *c)
+{
+	if (!c)
+		return;
+	nfc_buf_free(&c->buf);
+	free(c->marks);
+	free(c);
+}
+
+void nfc_dlv_free(struct nfc_outq *q)
+{
+	struct nfc_chunk *c, *next;
+
+	for (c = q->head_chunk; c; c = next) {
+		next = c->next;
+		chunk_free(c);
+	}
+	chunk_free(q->open);
+	chunk_free(q->spare);
+	q->head_chunk = q->tail_chunk = q->open = q->spare = NULL;
+}
+
+/* The spare chunk if there is one (its buffer kept), else a new one. */
+static struct nfc_chunk *chunk_get(struct nfc_outq *q)
+{
+	struct nfc_chunk *c = q->spare;
+
+	if (c) {
+		q->spare = NULL;
+	} else {
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return NULL;
+		if (nfc_buf_init(&c->buf, 2 * NFC_CHUNK_BYTES) < 0) {
+			free(c);
+			return NULL;
+		}
+	}
+	c->next = NULL;
+	c->buf.len = 0;
+	c->nmarks = c->counted = 0;
+	c->drop_from = SIZE_MAX;
+	c->off = 0;
+	return c;
+}
+
+/* Keep one freed chunk (and its 1 MiB buffer) for the next. */
+static void chunk_put(struct nfc_outq *q, struct nfc_chunk *c)
+{
+	if (!q->spare)
+		q->spare = c;
+	else
+		chunk_free(c);
+}
+
+static int add_mark(struct nfc_chunk *c, size_t records)
+{
+	if (c->nmarks == c->capmarks) {
+		size_t cap = c->capmarks ? 2 * c->capmarks : 64;
+		struct nfc_mark *m = realloc(c->marks, cap * sizeof(*m));
+
+		if (!m)
+			return NFC_ENOMEM;
+		c->marks = m;
+		c->capmarks = cap;
+	}
+	c->marks[c->nmarks].end = c->buf.len;
+	c->marks[c->nmarks].records = records;
+	c->nmarks++;
+	return NFC_OK;
+}
+
+void nfc_dlv_encode(struct nfc_ctx *out, const struct nfc_batch *b)
+{
+	struct nfc_outq *q = out->q;
+	struct nfc_chunk *c = q->open;
+	size_t before, n = b->nrec;
+	int rc;
+
+	if (!c) {
+		c = chunk_get(q);
+		if (!c) {
+			rc = NFC_ENOMEM;
+			goto failed;
+		}
+		pthread_mutex_lock(&q->lock);
+		q->open = c;
+		pthread_mutex_unlock(&q->lock);
+	}
+	before = c->buf.len;
+	rc = out->plugin->output->encode(out->inst, b, &c->buf);
+	if (rc >= 0 && (size_t)rc > n)
+		rc = (int)n;
+	if (rc > 0 && add_mark(c, (size_t)rc) < 0)
+		rc = NFC_ENOMEM;
+	if (rc < 0) {
+		nfc_buf_truncate(&c->buf, before);
+		goto failed;
+	}
+	if ((size_t)rc < n)
+		nfc_counter_add(out, NFC_C_OUT_REFUSED, n - (size_t)rc);
+	pthread_mutex_lock(&q->lock);
+	q->chunk_bytes += c->buf.len - before;
+	q->chunk_records += (size_t)rc;
+	q->inflight = 0;
+	pthread_mutex_unlock(&q->lock);
+	return;
+failed:
+	pthread_mutex_lock(&q->lock);
+	q->inflight = 0;
+	pthread_mutex_unlock(&q->lock);
+	nfc_counter_add(out, NFC_C_OUT_SEND_ERRORS, n);
+	nfc_log_remote(out, NFC_LOG_ERR, "encoding %zu records failed (%d): dropped", n, rc);
+}
+
+size_t nfc_dlv_open_len(const struct nfc_outq *q)
+{
+	return q->open ? q->open->buf.len : 0;
+}
+
+/* Records of marks that became settled, counted on the output thread. */
+struct tally {
+	size_t delivered, dropped;
+};
+
+static void count_marks(struct nfc_outq *q, struct nfc_chunk *c, uint64_t low, struct tally *t)
+{
+	while (c->counted < c->nmarks && c->off + c->marks[c->counted].end <= low) {
+		const struct nfc_mark *m = &c->marks[c->counted++];
+
+		if (m->end > c->drop_from)
+			t->dropped += m->records;
+		else
+			t->delivered += m->records;
+		q->chunk_records -= m->records;
+	}
+}
+
+void nfc_dlv_close(struct nfc_outq *q)
+{
+	struct nfc_chunk *c = q->open;
+
+	if (!c || (c->buf.len == 0 && c->nmarks == 0))
+		return;
+	q->open = NULL;
+	c->off = q->end_off;
+	q->end_off += c->buf.len;
+	if (q->tail_chunk)
+		q->tail_chunk->next = c;
+	else
+		q->head_chunk = c;
+	q->tail_chunk = c;
+}
+
+static uint64_t low_water(const struct nfc_outq *q)
+{
+	uint64_t low = q->send_off;
+
+	for (size_t i = 0; i < q->npend; i++)
+		if (q->pend[i].off < low)
+			low = q->pend[i].off;
+	if (q->nresend && q->resend[0].off < low)
+		low = q->resend[0].off;
+	return low;
+}
+
+/* Free the chunks below the low-water offset and count their records. */
+static void release(struct nfc_ctx *out, struct tally *t)
+{
+	struct nfc_outq *q = out->q;
+	uint64_t low = low_water(q);
+	struct nfc_chunk *c;
+
+	while ((c = q->head_chunk)) {
+		count_marks(q, c, low, t);
+		if (c->off + c->buf.len > low || c->counted < c->nmarks)
+			break;
+		q->head_chunk = c->next;
+		if (!q->head_chunk)
+			q->tail_chunk = NULL;
+		q->chunk_bytes -= c->buf.len;
+		chunk_put(q, c);
+	}
+}
+
+static int backing_off(const struct nfc_outq *q)
+{
+	struct timespec now;
+
+	if (!q->backoff_ms)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec < q->retry_at.tv_sec ||
+	       (now.tv_sec == q->retry_at.tv_sec && now.tv_nsec < q->retry_at.tv_nsec);
+}
+
+/* A failed attempt: wait twice as long as the last time (from 100 ms to
+ * 30 s), at a random point of the second half of that span so outputs that
+ * failed together do not come back together. Lock held. */
+static void backoff_failed(struct nfc_ctx *out)
+{
+	struct nfc_outq *q = out->q;
+	long wait;
+
+	q->backoff_ms = q->backoff_ms ? 2 * q->backoff_ms : BACKOFF_MIN_MS;
+	if (q->backoff_ms > BACKOFF_MAX_MS)
+		q->backoff_ms = BACKOFF_MAX_MS;
+	q->rng ^= q->rng << 13, q->rng ^= q->rng >> 7, q->rng ^= q->rng << 17;
+	wait = q->backoff_ms / 2 + (long)(q->rng % (uint64_t)(q->backoff_ms / 2 + 1));
+	q->retry_at = nfc_mono_after(wait * 1000000LL);
+	if (!q->failing_since.tv_sec)
+		clock_gettime(CLOCK_MONOTONIC, &q->failing_since);
+	q->failures++;
+	nfc_log(out, NFC_LOG_DEBUG, "delivery will be retried in %ld ms (attempt %zu)", wait, q->failures);
+}
+
+/* A delivery succeeded: the outage, if any, is over. Lock held. */
+static void backoff_done(struct nfc_ctx *out)
+{
+	struct nfc_outq *q = out->q;
+
+	if (q->failing_since.tv_sec) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		nfc_log(out, NFC_LOG_INFO, "delivering again after %lld s and %zu failed attempts",
+		        (long long)(now.tv_sec - q->failing_since.tv_sec), q->failures);
+	}
+	q->backoff_ms = 0;
+	q->failing_since.tv_sec = 0;
+	q->failures = 0;
+}
+
+static struct nfc_chunk *chunk_at(const struct nfc_outq *q, uint64_t off)
+{
+	for (struct nfc_chunk *c = q->head_chunk; c; c = c->next)
+		if (off >= c->off && off < c->off + c->buf.len)
+			return c;
+	return NULL;
+}
+
+static void resend_pop(struct nfc_outq *q)
+{
+	memmove(q->resend, q->resend + 1, --q->nresend * sizeof(q->resend[0]));
+}
+
+int nfc_dlv_ready(const struct nfc_outq *q)
+{
+	return (q->nresend || q->send_off < q->end_off) && q->npend < NFC_MAX_PENDING && !backing_off(q);
+}
+
+int nfc_dlv_empty(const struct nfc_outq *q)
+{
+	return !q->head_chunk && (!q->open || (q->open->buf.len == 0 && q->open->nmarks == 0));
+}
+
+int nfc_dlv_full(const struct nfc_outq *q)
+{
+	return q->chunk_bytes >= WINDOW_BYTES;
+}
+
+/* send() failed for good at stream offset `at` of chunk c: the rest of the
+ * chunk is dropped (its records counted when they pass the low water). */
+static void drop_rest(struct nfc_ctx *out, struct nfc_chunk *c, uint64_t at, int from_resend, int rc)
+{
+	struct nfc_outq *q = out->q;
+	size_t rel = (size_t)(at - c->off);
+
+	if (rel < c->drop_from)
+		c->drop_from = rel;
+	if (from_resend)
+		resend_pop(q);
+	else
+		q->send_off = c->off + c->buf.len;
+	nfc_log(out, NFC_LOG_ERR, "send failed permanently (%d): the records of %zu bytes are dropped "
+	        "(counted as send_errors)", rc, c->buf.len - rel);
+}
+
+void nfc_dlv_pump(struct nfc_ctx *out)
+{
+	struct nfc_outq *q = out->q;
+	const struct nfc_output_ops *ops = out->plugin->output;
+	struct tally t = { 0, 0 };
+	size_t sent = 0;
+
+	while (nfc_dlv_ready(q)) {
+		int from_resend = q->nresend > 0;
+		struct nfc_range r = from_resend ? q->resend[0]
+		                                 : (struct nfc_range){ q->send_off, (size_t)(q->end_off - q->send_off) };
+		struct nfc_chunk *c = chunk_at(q, r.off);
+		size_t in, len, consumed = 0;
+		int rc, popped = 0;
+
+		if (!c) { /* cannot happen: every unsettled byte is in a chunk */
+			nfc_log(out, NFC_LOG_ERR, "internal error: offset %llu not in any chunk",
+			        (unsigned long long)r.off);
+			break;
+		}
+		in = (size_t)(r.off - c->off);
+		len = c->buf.len - in < r.len ? c->buf.len - in : r.len;
+		if (in >= c->drop_from) { /* already dropped: nothing to offer */
+			if (from_resend)
+				resend_pop(q);
+			else
+				q->send_off = c->off + c->buf.len;
+			continue;
+		}
+		pthread_mutex_unlock(&q->lock);
+		rc = ops->send(out->inst, c->buf.data + in, len, r.off, &consumed);
+		pthread_mutex_lock(&q->lock);
+		if (consumed > len)
+			consumed = len;
+		if ((rc == NFC_OK || rc == NFC_PENDING) && consumed == 0)
+			rc = NFC_RETRY; /* no progress: do not spin */
+		if (consumed) {
+			sent += consumed;
+			if (rc == NFC_PENDING)
+				q->pend[q->npend++] = (struct nfc_range){ r.off, consumed };
+			if (from_resend) {
+				q->resend[0].off += consumed;
+				q->resend[0].len -= consumed;
+				if (q->resend[0].len == 0) {
+					resend_pop(q);
+					popped = 1;
+				}
+			} else {
+				q->send_off += consumed;
+			}
+		}
+		if (rc == NFC_OK) {
+			backoff_done(out);
+		} else if (rc == NFC_PENDING) {
+			continue;
+		} else if (rc > 0) {
+			backoff_failed(out);
+			break;
+		} else {
+			drop_rest(out, c, r.off + consumed, from_resend && !popped, rc);
+		}
+	}
+	release(out, &t);
+	if (sent)
+		nfc_counter_add(out, NFC_C_OUT_BYTES, sent);
+	if (t.delivered)
+		nfc_counter_add(out, NFC_C_OUT_RECORDS, t.delivered);
+	if (t.dropped)
+		nfc_counter_add(out, NFC_C_OUT_SEND_ERRORS, t.dropped);
+}
+
+NFC_EXPORT void nfc_output_settle(struct nfc_ctx *ctx, uint64_t off, size_t len, int ok)
+{
+	struct nfc_outq *q = ctx->q;
+	size_t i, j;
+
+	if (!q)
+		return;
+	pthread_mutex_lock(&q->lock);
+	for (i = 0; i < q->npend; i++)
+		if (q->pend[i].off == off && q->pend[i].len == len)
+			break;
+	if (i == q->npend) {
+		pthread_mutex_unlock(&q->lock);
+		nfc_log(ctx, NFC_LOG_ERR, "nfc_output_settle: no pending range at %llu (%zu bytes): a plugin bug, "
+		        "ignored", (unsigned long long)off, len);
+		return;
+	}
+	q->pend[i] = q->pend[--q->npend];
+	if (ok) {
+		backoff_done(ctx);
+	} else {
+		/* offered again before anything newer, oldest first */
+		for (j = q->nresend; j > 0 && q->resend[j - 1].off > off; j--)
+			q->resend[j] = q->resend[j - 1];
+		q->resend[j] = (struct nfc_range){ off, len };
+		q->nresend++;
+		if (!backing_off(q))
+			backoff_failed(ctx);
+	}
+	q->settled = 1;
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+void nfc_dlv_lose_all(struct nfc_ctx *out)
+{
+	struct nfc_outq *q = out->q;
+	struct tally t = { 0, 0 };
+	struct nfc_chunk *c;
+	size_t lost = 0;
+
+	nfc_dlv_close(q);
+	release(out, &t);
+	for (c = q->head_chunk; c; c = c->next)
+		for (size_t i = c->counted; i < c->nmarks; i++)
+			lost += c->marks[i].records;
+	if (t.delivered)
+		nfc_counter_add(out, NFC_C_OUT_RECORDS, t.delivered);
+	if (t.dropped)
+		nfc_counter_add(out, NFC_C_OUT_SEND_ERRORS, t.dropped);
+	if (lost)
+		nfc_counter_add(out, NFC_C_OUT_SHUTDOWN_LOST, lost);
+	nfc_dlv_free(q);
+	q->chunk_bytes = q->chunk_records = 0;
+	q->npend = q->nresend = 0;
+	q->send_off = q->end_off;
+}
