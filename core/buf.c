@@ -21,6 +21,25 @@ void nfc_buf_free(struct nfc_buf *b)
 	b->len = b->cap = 0;
 }
 
+NFC_EXPORT struct nfc_buf *nfc_buf_new(size_t cap)
+{
+	struct nfc_buf *b = malloc(sizeof(*b));
+
+	if (b && nfc_buf_init(b, cap ? cap : 64) < 0) {
+		free(b);
+		b = NULL;
+	}
+	return b;
+}
+
+NFC_EXPORT void nfc_buf_delete(struct nfc_buf *b)
+{
+	if (!b)
+		return;
+	nfc_buf_free(b);
+	free(b);
+}
+
 NFC_EXPORT char *nfc_buf_reserve(struct nfc_buf *b, size_t n)
 {
 	if (b->cap - b->len < n) {

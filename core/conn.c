@@ -568,6 +568,18 @@ broken_errno:
 	return NFC_RETRY;
 }
 
+NFC_EXPORT int nfc_tls_settings(const struct nfc_ctx *ctx, int *verify, const char **ca_file,
+                                const char **server_name)
+{
+	if (verify)
+		*verify = ctx->tls.verify;
+	if (ca_file)
+		*ca_file = ctx->tls.ca_file && ctx->tls.ca_file[0] ? ctx->tls.ca_file : NULL;
+	if (server_name)
+		*server_name = ctx->tls.server_name && ctx->tls.server_name[0] ? ctx->tls.server_name : NULL;
+	return ctx->tls.tls;
+}
+
 NFC_EXPORT int nfc_conn_write(struct nfc_conn *c, const void *p, size_t len, size_t *written)
 {
 	const char *at = p;

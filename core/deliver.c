@@ -29,6 +29,7 @@ void nfc_dlv_init(struct nfc_outq *q)
 {
 	struct timespec t;
 
+	q->max_pending = NFC_MAX_PENDING;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	q->rng = (uint64_t)t.tv_nsec * 0x9e3779b97f4a7c15ULL + (uint64_t)(uintptr_t)q;
 }
@@ -281,7 +282,7 @@ static void resend_pop(struct nfc_outq *q)
 
 int nfc_dlv_ready(const struct nfc_outq *q)
 {
-	return (q->nresend || q->send_off < q->end_off) && q->npend < NFC_MAX_PENDING && !backing_off(q);
+	return (q->nresend || q->send_off < q->end_off) && q->npend < q->max_pending && !backing_off(q);
 }
 
 int nfc_dlv_empty(const struct nfc_outq *q)
@@ -382,7 +383,13 @@ void nfc_dlv_pump(struct nfc_ctx *out)
 		nfc_counter_add(out, NFC_C_OUT_SEND_ERRORS, t.dropped);
 }
 
-NFC_EXPORT void nfc_output_settle(struct nfc_ctx *ctx, uint64_t off, size_t len, int ok)
+NFC_EXPORT void nfc_output_set_pending_max(struct nfc_ctx *ctx, unsigned n)
+{
+	if (ctx->q)
+		ctx->q->max_pending = n < 1 ? 1 : n > NFC_MAX_PENDING ? NFC_MAX_PENDING : n;
+}
+
+NFC_EXPORT void nfc_output_settle(struct nfc_ctx *ctx, uint64_t off, size_t len, int rc)
 {
 	struct nfc_outq *q = ctx->q;
 	size_t i, j;
@@ -400,9 +407,9 @@ NFC_EXPORT void nfc_output_settle(struct nfc_ctx *ctx, uint64_t off, size_t len,
 		return;
 	}
 	q->pend[i] = q->pend[--q->npend];
-	if (ok) {
+	if (rc == NFC_OK) {
 		backoff_done(ctx);
-	} else {
+	} else if (rc > 0) {
 		/* offered again before anything newer, oldest first */
 		for (j = q->nresend; j > 0 && q->resend[j - 1].off > off; j--)
 			q->resend[j] = q->resend[j - 1];
@@ -410,6 +417,13 @@ NFC_EXPORT void nfc_output_settle(struct nfc_ctx *ctx, uint64_t off, size_t len,
 		q->nresend++;
 		if (!backing_off(q))
 			backoff_failed(ctx);
+	} else {
+		struct nfc_chunk *c = chunk_at(q, off);
+
+		if (c && off - c->off < c->drop_from)
+			c->drop_from = (size_t)(off - c->off);
+		nfc_log(ctx, NFC_LOG_ERR, "delivery refused for good (%d): the records of %zu bytes are dropped "
+		        "(counted as send_errors)", rc, len);
 	}
 	q->settled = 1;
 	pthread_cond_signal(&q->cond);

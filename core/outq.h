@@ -76,7 +76,7 @@ struct nfc_outq {
 	size_t chunk_bytes;  /* bytes in every chunk, open included: the window */
 	size_t chunk_records; /* records in chunks, not yet counted */
 	struct nfc_range pend[NFC_MAX_PENDING];
-	size_t npend;
+	size_t npend, max_pending;
 	struct nfc_range resend[NFC_MAX_PENDING]; /* failed pending ranges, oldest first */
 	size_t nresend;
 	long backoff_ms;         /* 0: not backing off */

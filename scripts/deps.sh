@@ -3,7 +3,7 @@
 #   scripts/deps.sh build   compiler, autotools, OpenSSL, libconfig, CUnit
 #   scripts/deps.sh test    the above, plus the real peers the tests use
 set -e
-build="build-essential autoconf automake libtool pkg-config libssl-dev libconfig-dev libcunit1-dev libpcap-dev"
+build="build-essential autoconf automake libtool pkg-config libssl-dev libconfig-dev libcunit1-dev libpcap-dev libcurl4-openssl-dev zlib1g-dev"
 test="$build softflowd fprobe pmacct tshark tcpdump rsyslog rsyslog-openssl openssl python3 iproute2 util-linux procps clang libclang-rt-14-dev git logrotate nftables conntrack groff-base systemd"
 case "${1:-build}" in
 build) want=$build ;;

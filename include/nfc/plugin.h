@@ -164,6 +164,10 @@ NFC_EXPORT size_t nfc_buf_len(const struct nfc_buf *b);
 NFC_EXPORT char *nfc_buf_data(struct nfc_buf *b);
 /** Shrink to `len` bytes (to undo a partially written frame). */
 NFC_EXPORT void nfc_buf_truncate(struct nfc_buf *b, size_t len);
+/** A buffer of the plugin's own (scratch space), `cap` bytes to start;
+ *  NULL when out of memory. nfc_buf_delete(NULL) is a no-op. */
+NFC_EXPORT struct nfc_buf *nfc_buf_new(size_t cap);
+NFC_EXPORT void nfc_buf_delete(struct nfc_buf *b);
 
 /* ------------------------------------------------------------------------ */
 /* Templates and records (decoder side)                                     */
@@ -345,6 +349,12 @@ NFC_EXPORT int nfc_conn_write(struct nfc_conn *c, const void *p, size_t len, siz
 NFC_EXPORT int nfc_conn_dead(struct nfc_conn *c);
 /** Clean close: TLS close_notify, half-close, drain, close. NULL is a no-op. */
 NFC_EXPORT void nfc_conn_close(struct nfc_conn *c);
+/** The instance's TLS keys, for a plugin that makes its connections with
+ *  another library (libcurl): returns 1 when tls=yes, 0 for plain TCP;
+ *  *verify, *ca_file (NULL: the system store) and *server_name (NULL: the
+ *  host) as configured. Any pointer may be NULL. */
+NFC_EXPORT int nfc_tls_settings(const struct nfc_ctx *ctx, int *verify, const char **ca_file,
+                                const char **server_name);
 
 /* ------------------------------------------------------------------------ */
 /* Descriptors                                                              */
@@ -428,10 +438,15 @@ struct nfc_output_ops {
 	void (*status)(void *inst, char *out, size_t outlen);
 };
 
-/** Settle a range a send() answered NFC_PENDING for: ok non-zero when it is
- *  delivered, 0 when it failed (the core offers those bytes again, with
- *  backoff). Any thread, any order, each range exactly once. */
-NFC_EXPORT void nfc_output_settle(struct nfc_ctx *ctx, uint64_t off, size_t len, int ok);
+/** Settle a range a send() answered NFC_PENDING for: NFC_OK when it is
+ *  delivered, NFC_RETRY when it failed for now (the core backs off and
+ *  offers those bytes again), negative when it can never be delivered (its
+ *  records are dropped and counted as send_errors). Any thread, any order,
+ *  each range exactly once, and not after stop() began. */
+NFC_EXPORT void nfc_output_settle(struct nfc_ctx *ctx, uint64_t off, size_t len, int rc);
+/** From start(): at most `n` ranges pending at once (1..64; default 64),
+ *  e.g. the requests the plugin keeps in flight. */
+NFC_EXPORT void nfc_output_set_pending_max(struct nfc_ctx *ctx, unsigned n);
 
 #define NFC_DIAG_SEND_EVENT 0x1u
 

@@ -137,7 +137,7 @@ static void *settler(void *arg)
 				M.pend[i].len = 0;
 				/* settle without our lock: the core may call send() meanwhile */
 				pthread_mutex_unlock(&M.lock);
-				nfc_output_settle(M.ctx, off, len, ok);
+				nfc_output_settle(M.ctx, off, len, ok ? NFC_OK : NFC_RETRY);
 				pthread_mutex_lock(&M.lock);
 			}
 			while (M.nsettled < M.npend && M.pend[M.nsettled].len == 0)
