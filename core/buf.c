@@ -72,3 +72,16 @@ NFC_EXPORT void nfc_buf_truncate(struct nfc_buf *b, size_t len)
 	if (len < b->len)
 		b->len = len;
 }
+
+NFC_EXPORT struct nfc_buf *nfc_buf_new(void)
+{
+	return calloc(1, sizeof(struct nfc_buf)); /* empty: reserve() allocates */
+}
+
+NFC_EXPORT void nfc_buf_destroy(struct nfc_buf *b)
+{
+	if (!b)
+		return;
+	nfc_buf_free(b);
+	free(b);
+}
