@@ -6,18 +6,19 @@ FROM ${BASE} AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential autoconf automake libtool pkg-config libssl-dev libconfig-dev libcunit1-dev libpcap-dev \
+      libcurl4-openssl-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 RUN ./autogen.sh \
- && ./configure --prefix=/usr --sysconfdir=/etc --localstatedir=/var \
+ && ./configure --prefix=/usr --sysconfdir=/etc --localstatedir=/var --without-systemdsystemunitdir \
  && make -j"$(nproc)" \
  && make install DESTDIR=/out \
  && rm -rf /out/usr/include /out/usr/lib/pkgconfig /out/usr/share/aclocal /out/usr/lib/netflow-concentrator/*.la
 
 FROM ${BASE}
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libssl3 libconfig9 libpcap0.8 ca-certificates \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libssl3 libconfig9 libpcap0.8 libcurl4 zlib1g ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home-dir /var/lib/netflow-concentrator --shell /usr/sbin/nologin netflow \
  && mkdir -p /app /var/lib/netflow-concentrator \

@@ -32,7 +32,7 @@ NFC_EXPORT struct nfc_buf *nfc_buf_new(size_t cap)
 	return b;
 }
 
-NFC_EXPORT void nfc_buf_delete(struct nfc_buf *b)
+NFC_EXPORT void nfc_buf_destroy(struct nfc_buf *b)
 {
 	if (!b)
 		return;
@@ -91,3 +91,4 @@ NFC_EXPORT void nfc_buf_truncate(struct nfc_buf *b, size_t len)
 	if (len < b->len)
 		b->len = len;
 }
+

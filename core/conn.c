@@ -1,7 +1,10 @@
 /*
  * Outbound connections owned by the core: TCP, then TLS unless the instance
- * set tls=no. Outputs see only struct nfc_conn and the four nfc_conn_*
- * calls; the SSL_CTX of an output is built once at start (nfc_tls_prepare).
+ * set tls=no. Outputs see only struct nfc_conn and the nfc_conn_* calls;
+ * the SSL_CTX of an output is built once at start (nfc_tls_prepare).
+ * nfc_conn_open() is made of the steps a diagnose() also calls one by one
+ * (resolve.c's lookup, nfc_conn_connect_addr, nfc_conn_handshake), so what
+ * --test-connection reports is what the daemon does.
  *
  * The socket stays non-blocking for its whole life and every wait goes
  * through poll() with a deadline, so connect, handshake, write and close all
@@ -27,6 +30,7 @@
 
 #include "nfc.h"
 
+#define RESOLVE_TIMEOUT_MS 10000
 #define CONNECT_TIMEOUT_MS 10000
 #define HANDSHAKE_TIMEOUT_MS 10000
 #define WRITE_STALL_TIMEOUT_MS 60000 /* no progress at all for this long: broken */
@@ -38,6 +42,11 @@ struct nfc_conn {
 	SSL *ssl;   /* NULL with tls=no */
 	int broken; /* a write or read failed: skip close_notify */
 	char peer[300]; /* "host:port" for log lines */
+	struct sockaddr_storage addr; /* the address connected to */
+	char addr_text[INET6_ADDRSTRLEN + 8];
+	/* the server certificate's names, kept by note_peer() during the
+	 * handshake (also when verification refuses it) */
+	char subject[256], issuer[256];
 };
 
 static long long now_ms(void)
@@ -148,6 +157,8 @@ static const char *ssl_reason(const char *def)
 	return r ? r : def;
 }
 
+static int note_peer(int ok, X509_STORE_CTX *st);
+
 int nfc_tls_prepare(struct nfc_ctx *ctx)
 {
 	const char *ca = ctx->tls.ca_file && ctx->tls.ca_file[0] ? ctx->tls.ca_file : NULL;
@@ -191,13 +202,13 @@ int nfc_tls_prepare(struct nfc_ctx *ctx)
 		goto err_ctx;
 	}
 	if (ctx->tls.verify) {
-		SSL_CTX_set_verify(sc, SSL_VERIFY_PEER, NULL);
+		SSL_CTX_set_verify(sc, SSL_VERIFY_PEER, note_peer);
 		nfc_log(ctx, NFC_LOG_INFO, "TLS 1.2+: server certificate verified against %s%s, name %s",
 		        ca ? "ca_file " : "the system trust store", ca ? ca : "",
 		        ctx->tls.server_name && ctx->tls.server_name[0] ? ctx->tls.server_name :
 		        "of the host connected to");
 	} else {
-		SSL_CTX_set_verify(sc, SSL_VERIFY_NONE, NULL);
+		SSL_CTX_set_verify(sc, SSL_VERIFY_NONE, note_peer);
 		nfc_log(ctx, NFC_LOG_WARN, "tls_verify=no: the server certificate is NOT checked; anyone "
 		        "on the path can read the intake key and the flows (use this in a lab only)");
 	}
@@ -236,16 +247,17 @@ static void set_sockopts(int fd)
 
 /* Non-blocking connect to one address with a deadline. Returns the socket,
  * or -errno (ETIMEDOUT on timeout). */
-static int connect_one(const struct nfc_ctx *ctx, const struct addrinfo *ai, long long deadline)
+static int connect_one(const struct nfc_ctx *ctx, const struct sockaddr *sa, socklen_t salen,
+                       long long deadline)
 {
 	socklen_t elen = sizeof(int);
 	int fd, err = 0, r;
 
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (fd < 0)
 		return -errno;
 	set_sockopts(fd);
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+	if (connect(fd, sa, salen) == 0)
 		return fd;
 	if (errno != EINPROGRESS) {
 		err = errno;
@@ -267,15 +279,6 @@ err_fd:
 	return -err;
 }
 
-static int name_not_found(int gai)
-{
-#ifdef EAI_NODATA
-	if (gai == EAI_NODATA)
-		return 1;
-#endif
-	return gai == EAI_NONAME || gai == EAI_AGAIN || gai == EAI_FAIL;
-}
-
 static const char *errno_words(int err)
 {
 	switch (err) {
@@ -288,98 +291,154 @@ static const char *errno_words(int err)
 	}
 }
 
-/* Explain a failed handshake in words an operator can act on. */
-static void log_handshake_failure(struct nfc_conn *c, const char *name, int sslerr, int timed_out)
+/* "192.0.2.1:10514", "[2001:db8::1]:10514" */
+static void addr_text(const struct sockaddr *sa, char *out, size_t len)
 {
-	struct nfc_ctx *ctx = c->ctx;
-	long vr = SSL_get_verify_result(c->ssl);
-	const char *vs = X509_verify_cert_error_string(vr);
-	const char *what = "TLS handshake with";
+	char ip[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
 
-	if (timed_out) {
-		open_failed(ctx, NFC_LOG_ERR, "%s %s failed: no answer within %d s (is this a TLS port?)", what,
-			    c->peer, HANDSHAKE_TIMEOUT_MS / 1000);
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+		port = ntohs(s6->sin6_port);
+		snprintf(out, len, "[%s]:%u", ip, port);
 		return;
 	}
-	if (ctx->tls.verify && vr != X509_V_OK) {
-		switch (vr) {
-		case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-		case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-		case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-		case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-		case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-		case X509_V_ERR_CERT_UNTRUSTED:
-		case X509_V_ERR_CERT_SIGNATURE_FAILURE:
-			if (ctx->tls.ca_file && ctx->tls.ca_file[0])
-				open_failed(ctx, NFC_LOG_ERR, "%s %s failed: the server certificate is not trusted "
-					    "by ca_file %s (%s)", what, c->peer, ctx->tls.ca_file, vs);
-			else
-				open_failed(ctx, NFC_LOG_ERR, "%s %s failed: the server certificate is not trusted "
-					    "(%s); set ca_file= for a private CA", what, c->peer, vs);
-			return;
-		case X509_V_ERR_HOSTNAME_MISMATCH:
-		case X509_V_ERR_IP_ADDRESS_MISMATCH:
-			open_failed(ctx, NFC_LOG_ERR, "%s %s failed: the server certificate does not match host "
-				    "name %s (%s); check host=, or set server_name= to the name in the "
-				    "certificate", what, c->peer, name, vs);
-			return;
-		case X509_V_ERR_CERT_HAS_EXPIRED:
-		case X509_V_ERR_CERT_NOT_YET_VALID:
-			open_failed(ctx, NFC_LOG_ERR, "%s %s failed: the server certificate is outside its "
-				    "validity period (%s); check the system clock", what, c->peer, vs);
-			return;
-		default:
-			open_failed(ctx, NFC_LOG_ERR, "%s %s failed: the server certificate was refused (%s)",
-				    what, c->peer, vs);
-			return;
-		}
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+		port = ntohs(s4->sin_port);
 	}
-	if (sslerr == SSL_ERROR_SYSCALL && !ERR_peek_last_error()) {
-		open_failed(ctx, NFC_LOG_ERR, "%s %s failed: the server closed the connection (%s; is this "
-			    "a TLS port?)", what, c->peer, errno ? strerror(errno) : "EOF");
-		return;
-	}
-	if (ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION ||
-	    ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNSUPPORTED_PROTOCOL) {
-		open_failed(ctx, NFC_LOG_ERR, "%s %s failed: no common protocol version (%s); TLS 1.2 or "
-			    "newer is required", what, c->peer, ssl_reason("protocol version"));
-		return;
-	}
-	if (ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_WRONG_VERSION_NUMBER) {
-		open_failed(ctx, NFC_LOG_ERR, "%s %s failed: the server does not speak TLS (%s); check that "
-			    "host= and port= name the TLS syslog intake", what, c->peer, ssl_reason("wrong version number"));
-		return;
-	}
-	open_failed(ctx, NFC_LOG_ERR, "%s %s failed: %s", what, c->peer, ssl_reason("unknown TLS error"));
+	snprintf(out, len, "%s:%u", ip, port);
 }
 
-/* TLS client handshake on a connected socket. NFC_OK or NFC_RETRY. */
-static int tls_handshake(struct nfc_conn *c, const char *host)
+NFC_EXPORT int nfc_conn_connect_addr(struct nfc_ctx *ctx, const struct sockaddr *sa, socklen_t salen,
+                                     unsigned timeout_ms, struct nfc_conn **out, char *why, size_t whylen)
 {
-	struct nfc_ctx *ctx = c->ctx;
-	const char *name = ctx->tls.server_name && ctx->tls.server_name[0] ? ctx->tls.server_name : host;
-	long long deadline = now_ms() + HANDSHAKE_TIMEOUT_MS;
-	int ip = is_ip_literal(name);
-	int r, e, w;
+	struct nfc_conn *c;
+	int r;
 
-	ERR_clear_error();
-	c->ssl = SSL_new(ctx->ssl_ctx);
-	if (!c->ssl || !SSL_set_fd(c->ssl, c->fd)) {
-		nfc_log(ctx, NFC_LOG_ERR, "cannot set up TLS for %s: %s", c->peer, ssl_reason("no memory"));
+	if (!ctx || !sa || !salen || salen > sizeof(c->addr) || !out || !why || !whylen)
+		return NFC_EINVAL;
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(why, whylen, "out of memory");
+		return NFC_ENOMEM;
+	}
+	r = connect_one(ctx, sa, salen, now_ms() + timeout_ms);
+	if (r < 0) {
+		snprintf(why, whylen, "%s", errno_words(-r));
+		free(c);
+		errno = -r;
 		return NFC_RETRY;
 	}
+	c->ctx = ctx;
+	c->fd = r;
+	memcpy(&c->addr, sa, salen);
+	addr_text(sa, c->addr_text, sizeof(c->addr_text));
+	snprintf(c->peer, sizeof(c->peer), "%s", c->addr_text);
+	*out = c;
+	return NFC_OK;
+}
+
+static int untrusted_issuer(long vr)
+{
+	switch (vr) {
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_CERT_UNTRUSTED:
+	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Why the server certificate was refused, in words an operator can act on. */
+static void explain_verify(const struct nfc_conn *c, const char *name, long vr, char *why, size_t len)
+{
+	const struct nfc_ctx *ctx = c->ctx;
+	const char *vs = X509_verify_cert_error_string(vr);
+
+	if (untrusted_issuer(vr) && ctx->tls.ca_file && ctx->tls.ca_file[0])
+		snprintf(why, len, "the server certificate is not trusted by ca_file %s (%s)", ctx->tls.ca_file, vs);
+	else if (untrusted_issuer(vr))
+		snprintf(why, len, "the server certificate is not trusted (%s); set ca_file= for a private CA", vs);
+	else if (vr == X509_V_ERR_HOSTNAME_MISMATCH || vr == X509_V_ERR_IP_ADDRESS_MISMATCH)
+		snprintf(why, len, "the server certificate does not match host name %s (%s); check host=, or set "
+		         "server_name= to the name in the certificate", name, vs);
+	else if (vr == X509_V_ERR_CERT_HAS_EXPIRED || vr == X509_V_ERR_CERT_NOT_YET_VALID)
+		snprintf(why, len, "the server certificate is outside its validity period (%s); check the "
+		         "system clock", vs);
+	else
+		snprintf(why, len, "the server certificate was refused (%s)", vs);
+}
+
+/* Explain a failed handshake (without the "TLS handshake with X failed"
+ * the caller puts in front). */
+static void explain_handshake(const struct nfc_conn *c, const char *name, int sslerr, int timed_out,
+                              unsigned timeout_ms, char *why, size_t len)
+{
+	long vr = SSL_get_verify_result(c->ssl);
+	int reason = ERR_GET_REASON(ERR_peek_last_error());
+
+	if (timed_out)
+		snprintf(why, len, "no answer within %u s (is this a TLS port?)", timeout_ms / 1000);
+	else if (c->ctx->tls.verify && vr != X509_V_OK)
+		explain_verify(c, name, vr, why, len);
+	else if (sslerr == SSL_ERROR_SYSCALL && !ERR_peek_last_error())
+		snprintf(why, len, "the server closed the connection (%s; is this a TLS port?)",
+		         errno ? strerror(errno) : "EOF");
+	else if (reason == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION || reason == SSL_R_UNSUPPORTED_PROTOCOL)
+		snprintf(why, len, "no common protocol version (%s); TLS 1.2 or newer is required",
+		         ssl_reason("protocol version"));
+	else if (reason == SSL_R_WRONG_VERSION_NUMBER)
+		snprintf(why, len, "the server does not speak TLS (%s); check that host= and port= name the TLS "
+		         "syslog intake", ssl_reason("wrong version number"));
+	else
+		snprintf(why, len, "%s", ssl_reason("unknown TLS error"));
+}
+
+/* SNI, and the name (or address) the certificate must match. */
+static int tls_setup(struct nfc_conn *c, const char *name)
+{
+	int ip = is_ip_literal(name);
+
 	/* SNI is for names only (RFC 6066 section 3). */
 	if (!ip && !SSL_set_tlsext_host_name(c->ssl, name))
-		goto err_setup;
-	if (ctx->tls.verify) {
-		if (ip) {
-			if (!X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), name))
-				goto err_setup;
-		} else {
-			SSL_set_hostflags(c->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-			if (!SSL_set1_host(c->ssl, name))
-				goto err_setup;
-		}
+		return -1;
+	if (!c->ctx->tls.verify)
+		return 0;
+	if (ip)
+		return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), name) ? 0 : -1;
+	SSL_set_hostflags(c->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	return SSL_set1_host(c->ssl, name) ? 0 : -1;
+}
+
+NFC_EXPORT int nfc_conn_handshake(struct nfc_conn *c, const char *host, unsigned timeout_ms, char *why,
+                                  size_t whylen)
+{
+	struct nfc_ctx *ctx;
+	const char *name;
+	long long deadline = now_ms() + timeout_ms;
+	int r, e, w;
+
+	if (!c || !host || !why || !whylen || c->ssl || !c->ctx->tls.tls || !c->ctx->ssl_ctx)
+		return NFC_EINVAL;
+	ctx = c->ctx;
+	name = ctx->tls.server_name && ctx->tls.server_name[0] ? ctx->tls.server_name : host;
+	ERR_clear_error();
+	c->ssl = SSL_new(ctx->ssl_ctx);
+	if (!c->ssl || !SSL_set_fd(c->ssl, c->fd) || !SSL_set_app_data(c->ssl, c) || tls_setup(c, name) < 0) {
+		snprintf(why, whylen, "cannot set up TLS (server name %s): %s", name, ssl_reason("invalid name"));
+		c->broken = 1;
+		return NFC_RETRY;
 	}
 	for (;;) {
 		ERR_clear_error();
@@ -390,32 +449,108 @@ static int tls_handshake(struct nfc_conn *c, const char *host)
 		e = SSL_get_error(c->ssl, r);
 		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
 			break;
-		w = wait_fd(c->ctx, c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+		w = wait_fd(ctx, c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
 		if (w <= 0) {
-			log_handshake_failure(c, name, e, 1);
+			explain_handshake(c, name, e, 1, timeout_ms, why, whylen);
 			c->broken = 1;
 			return NFC_RETRY;
 		}
 	}
-	log_handshake_failure(c, name, e, 0);
-	c->broken = 1;
-	return NFC_RETRY;
-
-err_setup:
-	nfc_log(ctx, NFC_LOG_ERR, "cannot set up TLS for %s (server name %s): %s", c->peer, name,
-	        ssl_reason("invalid name"));
+	explain_handshake(c, name, e, 0, timeout_ms, why, whylen);
 	c->broken = 1;
 	return NFC_RETRY;
 }
 
+/* One line of a certificate name, RFC 2253 ("CN=intake.sekoia.io,O=..."). */
+static void name_text(const X509_NAME *n, char *out, size_t len)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	int r = 0;
+
+	out[0] = '\0';
+	if (!b)
+		return;
+	if (X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253) >= 0)
+		r = BIO_read(b, out, (int)len - 1);
+	out[r > 0 ? r : 0] = '\0';
+	BIO_free(b);
+}
+
+/* Verification callback: remember the server certificate's names, since
+ * OpenSSL keeps no peer certificate from a handshake it refused. */
+static int note_peer(int ok, X509_STORE_CTX *st)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(st, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct nfc_conn *c = ssl ? SSL_get_app_data(ssl) : NULL;
+	X509 *leaf = X509_STORE_CTX_get0_cert(st);
+
+	if (c && leaf && !c->subject[0]) {
+		name_text(X509_get_subject_name(leaf), c->subject, sizeof(c->subject));
+		name_text(X509_get_issuer_name(leaf), c->issuer, sizeof(c->issuer));
+	}
+	return ok;
+}
+
+NFC_EXPORT int nfc_conn_info(const struct nfc_conn *c, struct nfc_conn_info *info)
+{
+	struct nfc_conn_info i;
+	long vr;
+
+	if (!c || !info || info->size < sizeof(size_t))
+		return NFC_EINVAL;
+	memset(&i, 0, sizeof(i));
+	i.size = info->size;
+	snprintf(i.addr, sizeof(i.addr), "%s", c->addr_text);
+	if (c->ssl) {
+		vr = SSL_get_verify_result(c->ssl);
+		i.tls = 1;
+		i.handshake_done = SSL_is_init_finished(c->ssl);
+		i.verified = c->ctx->tls.verify && i.handshake_done && vr == X509_V_OK;
+		i.untrusted_issuer = c->ctx->tls.verify && untrusted_issuer(vr);
+		if (vr != X509_V_OK)
+			snprintf(i.verify_error, sizeof(i.verify_error), "%s", X509_verify_cert_error_string(vr));
+		if (i.handshake_done) {
+			snprintf(i.protocol, sizeof(i.protocol), "%s", SSL_get_version(c->ssl));
+			snprintf(i.cipher, sizeof(i.cipher), "%s", SSL_get_cipher_name(c->ssl));
+		}
+		snprintf(i.subject, sizeof(i.subject), "%s", c->subject);
+		snprintf(i.issuer, sizeof(i.issuer), "%s", c->issuer);
+	}
+	memcpy(info, &i, info->size < sizeof(i) ? info->size : sizeof(i));
+	return NFC_OK;
+}
+
+/* The addresses of host:port: a new lookup, or during the drain at shutdown
+ * (a lookup could outlast its deadline) what the last one found. The result
+ * stays in the instance's cache. NFC_OK or NFC_RETRY (logged). */
+static int conn_addresses(struct nfc_ctx *ctx, const char *host, unsigned port, const char *peer,
+                          struct addrinfo **res)
+{
+	char why[512];
+
+	if (atomic_load_explicit(&ctx->abort_at_ms, memory_order_relaxed)) {
+		if (!ctx->addr_cache || strcmp(ctx->addr_cache_key, peer))
+			return NFC_RETRY;
+		*res = ctx->addr_cache;
+		return NFC_OK;
+	}
+	if (nfc_lookup(host, port, RESOLVE_TIMEOUT_MS, res, why, sizeof(why)) != NFC_OK) {
+		open_failed(ctx, NFC_LOG_WARN, "cannot connect to %s: %s", peer, why);
+		return NFC_RETRY;
+	}
+	if (ctx->addr_cache)
+		freeaddrinfo(ctx->addr_cache);
+	ctx->addr_cache = *res;
+	snprintf(ctx->addr_cache_key, sizeof(ctx->addr_cache_key), "%s", peer);
+	return NFC_OK;
+}
+
 NFC_EXPORT int nfc_conn_open(struct nfc_ctx *ctx, const char *host, unsigned port, struct nfc_conn **out)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
 	struct addrinfo *res = NULL, *ai;
-	long long deadline;
-	struct nfc_conn *c;
-	char portstr[8];
-	int r, err = 0;
+	struct nfc_conn *c = NULL;
+	char peer[sizeof(c->peer)], why[512] = "no usable address";
+	int r;
 
 	if (!ctx || !host || !host[0] || !port || port > 65535 || !out)
 		return NFC_EINVAL;
@@ -426,62 +561,26 @@ NFC_EXPORT int nfc_conn_open(struct nfc_ctx *ctx, const char *host, unsigned por
 		nfc_log(ctx, NFC_LOG_ERR, "nfc_conn_open: TLS was not prepared for this instance");
 		return NFC_EINVAL;
 	}
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return NFC_ENOMEM;
-	c->ctx = ctx;
-	c->fd = -1;
-	snprintf(c->peer, sizeof(c->peer), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
-	snprintf(portstr, sizeof(portstr), "%u", port);
-
-	if (atomic_load_explicit(&ctx->abort_at_ms, memory_order_relaxed)) {
-		/* Draining: a lookup could block past the deadline (resolver
-		 * timeouts); reconnect to what the last lookup found, or not. */
-		if (!ctx->addr_cache || strcmp(ctx->addr_cache_key, c->peer)) {
-			free(c);
-			return NFC_RETRY;
-		}
-		res = ctx->addr_cache;
-	} else {
-		r = getaddrinfo(host, portstr, &hints, &res);
-		if (r) {
-			if (name_not_found(r))
-				open_failed(ctx, NFC_LOG_WARN, "cannot connect to %s: the name %s does not "
-				            "resolve (%s); check host= and the DNS settings", c->peer, host,
-				            gai_strerror(r));
-			else
-				open_failed(ctx, NFC_LOG_WARN, "cannot connect to %s: %s", c->peer,
-				            r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
-			free(c);
-			return NFC_RETRY;
-		}
-		if (ctx->addr_cache)
-			freeaddrinfo(ctx->addr_cache);
-		ctx->addr_cache = res;
-		snprintf(ctx->addr_cache_key, sizeof(ctx->addr_cache_key), "%s", c->peer);
-	}
+	snprintf(peer, sizeof(peer), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+	if (conn_addresses(ctx, host, port, peer, &res) != NFC_OK)
+		return NFC_RETRY;
 	/* Try every address (IPv6 and IPv4) in the resolver's order, each with
 	 * its own timeout, and report the last failure. */
-	for (ai = res; ai; ai = ai->ai_next) {
-		deadline = now_ms() + CONNECT_TIMEOUT_MS;
-		r = connect_one(ctx, ai, deadline);
-		if (r >= 0) {
-			c->fd = r;
-			break;
-		}
-		err = -r;
+	for (ai = res; ai && !c; ai = ai->ai_next) {
+		r = nfc_conn_connect_addr(ctx, ai->ai_addr, ai->ai_addrlen, CONNECT_TIMEOUT_MS, &c, why,
+		                          sizeof(why));
+		if (r == NFC_ENOMEM)
+			return r;
 	}
-	if (c->fd < 0) {
-		open_failed(ctx, NFC_LOG_WARN, "cannot connect to %s: %s", c->peer, errno_words(err));
-		free(c);
+	if (!c) {
+		open_failed(ctx, NFC_LOG_WARN, "cannot connect to %s: %s", peer, why);
 		return NFC_RETRY;
 	}
-	if (ctx->tls.tls) {
-		r = tls_handshake(c, host);
-		if (r != NFC_OK) {
-			nfc_conn_close(c);
-			return r;
-		}
+	memcpy(c->peer, peer, sizeof(peer));
+	if (ctx->tls.tls && nfc_conn_handshake(c, host, HANDSHAKE_TIMEOUT_MS, why, sizeof(why)) != NFC_OK) {
+		open_failed(ctx, NFC_LOG_ERR, "TLS handshake with %s failed: %s", c->peer, why);
+		nfc_conn_close(c);
+		return NFC_RETRY;
 	}
 	if (last_fail.ctx == ctx)
 		last_fail.ctx = NULL; /* the next failure is news again */

@@ -151,6 +151,11 @@ NFC_EXPORT void nfc_config_error(struct nfc_ctx *ctx, const char *key, const cha
 	else
 		snprintf(where, sizeof(where), "[%s] %s", ctx->name, key);
 	nfc_log_core(NFC_LOG_ERR, "%s: %s", where, msg);
+	/* --test-connection reports it as a step too, so the report on
+	 * standard output is complete on its own. */
+	if (nfc_diag_active())
+		nfc_diag(ctx, NFC_DIAG_FAIL, "configuration", "correct it in the configuration file (the "
+		         "daemon refuses to start with it)", "%s: %s", where, msg);
 	ctx->config_errors++;
 }
 

@@ -78,7 +78,7 @@ static size_t log_char_len(const unsigned char *s, size_t n)
  * names, TLS peer names) can neither start a new line nor drive a terminal.
  * Stops before a character or an escape that does not fit whole. Returns the
  * bytes written. */
-static size_t log_escape(char *dst, size_t cap, const unsigned char *src, size_t n)
+size_t nfc_log_escape(char *dst, size_t cap, const unsigned char *src, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0;
@@ -127,7 +127,7 @@ void nfc_logv_prefix(const char *prefix, enum nfc_log_level level, const char *f
 		n += (size_t)r < sizeof(raw) - n ? (size_t)r : sizeof(raw) - n - 1;
 	/* One line whatever the arguments hold: escaped, and cut (at a character
 	 * boundary) so that the newline always fits. */
-	n = log_escape(line, sizeof(line) - 1, (const unsigned char *)raw, n);
+	n = nfc_log_escape(line, sizeof(line) - 1, (const unsigned char *)raw, n);
 	line[n++] = '\n';
 	while (write(STDERR_FILENO, line, n) < 0 && errno == EINTR)
 		;

@@ -298,17 +298,80 @@ static int list_plugins(const char *path)
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "Usage: netflow-concentrator [-c FILE] [-t|--check-config] [--list-plugins] [-V] [-h]\n"
+	        "Usage: netflow-concentrator [-c FILE] [-t|--check-config] [--test-connection\n"
+	        "                            [--send-test-event]] [--list-plugins] [-V] [-h]\n"
 	        "Receive NetFlow v5/v9 and IPFIX over UDP and forward every flow record to the\n"
 	        "Sekoia.io intake (RFC 5424 over TLS) or another output plugin.\n\n"
 	        "  -c, --config FILE   configuration file (default %s/configuration.ini)\n"
 	        "  -t, --check-config  validate the configuration and plugins, then exit\n"
+	        "      --test-connection\n"
+	        "                      check, step by step, that every output can deliver\n"
+	        "                      (Sekoia.io: key, DNS, TCP, TLS certificate), print what\n"
+	        "                      was found and how to fix it; exit 0 only if all can;\n"
+	        "                      nothing is sent to the intake\n"
+	        "      --send-test-event\n"
+	        "                      with --test-connection: also send one test event\n"
 	        "      --list-plugins  list the plugins and their parameters\n"
 	        "  -V, --version       print the version\n"
 	        "  -h, --help          this help\n\n"
 	        "Environment: NETFLOW_COLLECTOR_DEBUG=true for debug logs;\n"
 	        "NETFLOW_CONCENTRATOR_PLUGIN_DIR overrides the plugin directory (%s).\n",
 	        NFC_SYSCONF_DIR, NFC_PLUGIN_DIR);
+}
+
+/* --test-connection: each output's diagnose(), in configuration order.
+ * The TLS context is the daemon's own (nfc_tls_prepare), so the check
+ * verifies exactly what a start would. Returns the exit status. */
+static int diagnose_output(struct nfc_ctx *out, unsigned flags)
+{
+	const struct nfc_output_ops *ops = out->plugin->output;
+	int rc;
+
+	if (!ops->diagnose) {
+		nfc_diag(out, NFC_DIAG_INFO, "check", NULL, "the %s plugin has no connection check: "
+		         "nothing to test", out->plugin->name);
+		return NFC_OK;
+	}
+	if ((out->plugin->flags & NFC_PLUGIN_TLS) && nfc_tls_prepare(out) < 0) {
+		nfc_diag(out, NFC_DIAG_FAIL, "TLS settings", "correct ca_file= (a readable PEM file of CA "
+		         "certificates) or remove it", "the TLS context cannot be set up (the error is "
+		         "logged above)");
+		return NFC_ERROR;
+	}
+	rc = ops->diagnose(out->inst, out, flags);
+	nfc_tls_release(out);
+	return rc == NFC_OK && !out->diag_failed ? NFC_OK : NFC_ERROR;
+}
+
+/* "[name]" of the longest output name, for aligned report lines. */
+static size_t diag_name_width(const struct app *app)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < app->nout; i++)
+		if (strlen(app->out[i]->name) + 2 > w)
+			w = strlen(app->out[i]->name) + 2;
+	return w;
+}
+
+static int test_connection(struct app *app, unsigned flags)
+{
+	size_t bad = 0, unchecked = 0;
+
+	for (size_t i = 0; i < app->nout; i++) {
+		if (diagnose_output(app->out[i], flags) != NFC_OK)
+			bad++;
+		else if (!app->out[i]->plugin->output->diagnose)
+			unchecked++;
+	}
+	if (bad)
+		nfc_diag_summary("summary: FAIL: %zu of %zu output%s cannot deliver (see the FAIL lines above)",
+		                 bad, app->nout, app->nout == 1 ? "" : "s");
+	else
+		nfc_diag_summary("summary: OK: %s%zu output%s can deliver%s%s", app->nout > 1 ? "all " : "",
+		                 app->nout - unchecked, app->nout - unchecked == 1 ? "" : "s",
+		                 unchecked ? "; not checked: " : "", unchecked ? "outputs without a check" : "");
+	return bad ? 1 : 0;
 }
 
 /* Input workers whose run() has returned (after their last records were
@@ -562,13 +625,15 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 't' },
 		{ "list-plugins", no_argument, NULL, 'L' },
+		{ "test-connection", no_argument, NULL, 'T' },
+		{ "send-test-event", no_argument, NULL, 'E' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *path = NFC_SYSCONF_DIR "/configuration.ini";
 	const char *env = getenv("NETFLOW_COLLECTOR_DEBUG");
-	int check = 0, list = 0, explicit_path = 0, opt, debug = 0;
+	int check = 0, list = 0, explicit_path = 0, opt, debug = 0, test = 0, test_event = 0;
 	struct app app;
 	sigset_t sigs;
 	char err[1024];
@@ -579,13 +644,15 @@ int main(int argc, char **argv)
 		case 'c': path = optarg; explicit_path = 1; break;
 		case 't': check = 1; break;
 		case 'L': list = 1; break;
+		case 'T': test = 1; break;
+		case 'E': test_event = 1; break;
 		case 'V': printf("netflow-concentrator %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, NFC_ABI_MAJOR,
 		                 NFC_ABI_MINOR); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind < argc) {
+	if (optind < argc || (test_event && !test) || (test && (check || list))) {
 		usage(stderr);
 		return 2;
 	}
@@ -594,19 +661,36 @@ int main(int argc, char **argv)
 	nfc_log_set_debug(debug);
 	if (list)
 		return list_plugins(explicit_path ? path : NULL);
+	if (test)
+		nfc_diag_begin(0);
 	if (nfc_config_load(&app.cfg, path, err, sizeof(err)) < 0) {
 		nfc_log_core(NFC_LOG_ERR, "%s", err);
+		if (test)
+			nfc_diag_summary("summary: FAIL: the configuration cannot be read: %s", err);
 		nfc_config_free(&app.cfg);
 		return 1;
 	}
 	if (configure(&app) < 0) {
 		nfc_log_core(NFC_LOG_ERR, "%s: %d configuration error%s: not starting", path, app.errors,
 		             app.errors == 1 ? "" : "s");
+		if (test)
+			nfc_diag_summary("summary: FAIL: %s has %d configuration error%s (logged above): correct "
+			                 "them first, nothing was tested", path, app.errors,
+			                 app.errors == 1 ? "" : "s");
 		free_all(&app);
 		return 1;
 	}
 	if (app.core.debug)
 		nfc_log_set_debug(1);
+	if (test) {
+		int rc;
+
+		nfc_diag_begin(diag_name_width(&app));
+		signal(SIGPIPE, SIG_IGN);
+		rc = test_connection(&app, test_event ? NFC_DIAG_SEND_EVENT : 0);
+		free_all(&app);
+		return rc;
+	}
 	if (check) {
 		printf("%s: configuration OK (%zu input%s, %zu output%s, %zu decoder%s)\n", path, app.nin,
 		       app.nin == 1 ? "" : "s", app.nout, app.nout == 1 ? "" : "s", app.ndec,

@@ -69,6 +69,8 @@ struct nfc_ctx {
 	void *addr_cache; /* struct addrinfo * */
 	char addr_cache_key[300];
 	struct nfc_outq *q;
+	/* --test-connection: FAIL lines this instance printed */
+	unsigned diag_failed;
 
 	/* inputs */
 	unsigned nworkers;
@@ -185,6 +187,18 @@ size_t nfc_output_queued(const struct nfc_ctx *out);
 /* conn.c */
 int nfc_tls_prepare(struct nfc_ctx *ctx);
 void nfc_tls_release(struct nfc_ctx *ctx);
+
+/* resolve.c: getaddrinfo (TCP) abandoned after timeout_ms. NFC_OK and *out
+ * (freeaddrinfo it), or NFC_RETRY / NFC_ENOMEM with the reason in `why`. */
+struct addrinfo;
+int nfc_lookup(const char *host, unsigned port, unsigned timeout_ms, struct addrinfo **out, char *why,
+               size_t whylen);
+
+/* diag.c: --test-connection. nfc_diag() lines start with the instance name
+ * padded to `width`; each FAIL is counted in ctx->diag_failed. */
+void nfc_diag_begin(size_t width);
+int nfc_diag_active(void);
+void nfc_diag_summary(const char *fmt, ...) NFC_PRINTF(1, 2);
 
 /* stats.c */
 void nfc_stats_log(struct nfc_ctx **inst, size_t n);

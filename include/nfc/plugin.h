@@ -20,7 +20,9 @@
  *        the output's reopen() on SIGHUP; for delivery without loss, send()
  *        reports the bytes it consumed and may answer NFC_PENDING
  *        (nfc_output_settle), the core owns retries and backoff; the
- *        output's diagnose() (--test-connection, nfc_diag) and status().
+ *        output's diagnose() and status() for --test-connection and the
+ *        stats line, nfc_diag(), the steps of a connection (nfc_conn_resolve/
+ *        _connect_addr/_handshake/_info), nfc_buf_new/_destroy.
  *
  * Rules of this header:
  *  - Every struct a plugin fills in starts with its own `size` (sizeof as the
@@ -164,10 +166,12 @@ NFC_EXPORT size_t nfc_buf_len(const struct nfc_buf *b);
 NFC_EXPORT char *nfc_buf_data(struct nfc_buf *b);
 /** Shrink to `len` bytes (to undo a partially written frame). */
 NFC_EXPORT void nfc_buf_truncate(struct nfc_buf *b, size_t len);
-/** A buffer of the plugin's own (scratch space), `cap` bytes to start;
- *  NULL when out of memory. nfc_buf_delete(NULL) is a no-op. */
+/** A buffer of the plugin's own (scratch space, a test event in
+ *  diagnose()), `cap` bytes to start (0: a small default); NULL when out of
+ *  memory. Free it with nfc_buf_destroy() (NULL: a no-op). Buffers passed
+ *  to encode() are the core's: never destroy those. */
 NFC_EXPORT struct nfc_buf *nfc_buf_new(size_t cap);
-NFC_EXPORT void nfc_buf_delete(struct nfc_buf *b);
+NFC_EXPORT void nfc_buf_destroy(struct nfc_buf *b);
 
 /* ------------------------------------------------------------------------ */
 /* Templates and records (decoder side)                                     */
@@ -356,6 +360,50 @@ NFC_EXPORT void nfc_conn_close(struct nfc_conn *c);
 NFC_EXPORT int nfc_tls_settings(const struct nfc_ctx *ctx, int *verify, const char **ca_file,
                                 const char **server_name);
 
+/*
+ * The steps of nfc_conn_open(), one at a time, for an output's diagnose():
+ * each is bounded by `timeout_ms`, logs nothing and, on failure, writes the
+ * reason in plain words to `why` (one line, no newline; it may quote
+ * what the server sent: escape it before printing, as nfc_diag() does).
+ */
+
+/** Look `host` up for TCP `port`, giving up after timeout_ms. Fills up to
+ *  `max` addresses in the resolver's order and returns how many (>= 1);
+ *  0 when there is none (the name does not resolve, the DNS does not
+ *  answer: see `why`); NFC_EINVAL for bad arguments. */
+NFC_EXPORT int nfc_conn_resolve(const char *host, unsigned port, unsigned timeout_ms,
+                                struct sockaddr_storage *addrs, size_t max, char *why, size_t whylen);
+/** TCP connection to one address (no TLS yet). NFC_OK and *out, or
+ *  NFC_RETRY with errno set (ECONNREFUSED, ETIMEDOUT, ENETUNREACH, ...). The
+ *  connection is then used like one from nfc_conn_open() (write, close). */
+NFC_EXPORT int nfc_conn_connect_addr(struct nfc_ctx *ctx, const struct sockaddr *sa, socklen_t salen,
+                                     unsigned timeout_ms, struct nfc_conn **out, char *why, size_t whylen);
+/** TLS handshake on a connection from nfc_conn_connect_addr(), verifying the
+ *  certificate against `host` (or server_name=) as nfc_conn_open() does.
+ *  NFC_OK, NFC_RETRY (refused, timed out: see `why` and nfc_conn_info()),
+ *  NFC_EINVAL (tls=no, or TLS not prepared). Close the connection either way. */
+NFC_EXPORT int nfc_conn_handshake(struct nfc_conn *c, const char *host, unsigned timeout_ms, char *why,
+                                  size_t whylen);
+
+/** What a connection is connected to. Strings are "" when unknown. */
+struct nfc_conn_info {
+	size_t size;           /**< set by the caller: sizeof(struct nfc_conn_info) */
+	char addr[56];         /**< "192.0.2.1:10514", "[2001:db8::1]:10514" */
+	int tls;               /**< a handshake was attempted */
+	int handshake_done;
+	int verified;          /**< certificate and name verified (0 with tls_verify=no) */
+	int untrusted_issuer;  /**< refused because no trusted CA issued it (a private CA,
+	                            or a TLS-inspecting proxy's own certificate) */
+	char verify_error[128];/**< OpenSSL's words for a refused certificate */
+	char protocol[16];     /**< "TLSv1.3" once the handshake is done */
+	char cipher[64];       /**< "TLS_AES_256_GCM_SHA384" */
+	char subject[256];     /**< the server certificate's subject, RFC 2253, also when refused */
+	char issuer[256];      /**< and its issuer */
+};
+
+/** Fill the first info->size bytes of `info`. NFC_OK or NFC_EINVAL. */
+NFC_EXPORT int nfc_conn_info(const struct nfc_conn *c, struct nfc_conn_info *info);
+
 /* ------------------------------------------------------------------------ */
 /* Descriptors                                                              */
 
@@ -428,11 +476,12 @@ struct nfc_output_ops {
 	/** Optional: `--test-connection`. Check, step by step, that this output
 	 *  can deliver (resolve, connect, handshake, ...), reporting each step
 	 *  with nfc_diag(); with NFC_DIAG_SEND_EVENT in flags also deliver one
-	 *  test event. Runs on the main thread after check(), without start();
-	 *  every wait bounded (a few seconds). NFC_OK only if it can deliver. */
+	 *  test event, else send nothing. Runs on the main thread after check()
+	 *  and the core's TLS set-up, without start(); every wait bounded (a
+	 *  few seconds). NFC_OK only if it can deliver. */
 	int (*diagnose)(void *inst, struct nfc_ctx *ctx, unsigned flags);
 	/** Optional: one line on the current state (destination address,
-	 *  connected or not, since when), for the stats line and --status.
+	 *  connected or not, since when), for the stats line.
 	 *  Called from another thread than the output's: read only what is safe
 	 *  to read concurrently (atomics, or a copy under the plugin's lock). */
 	void (*status)(void *inst, char *out, size_t outlen);
@@ -453,7 +502,9 @@ NFC_EXPORT void nfc_output_set_pending_max(struct nfc_ctx *ctx, unsigned n);
 enum nfc_diag_verdict { NFC_DIAG_OK = 0, NFC_DIAG_WARN, NFC_DIAG_FAIL, NFC_DIAG_INFO };
 
 /** One step of diagnose(): its name ("resolve intake.sekoia.io"), the
- *  verdict, what was found, and on WARN/FAIL how to fix it (NULL: none). */
+ *  verdict, what was found, and on WARN/FAIL how to fix it (NULL: none).
+ *  Printed on standard output as one aligned line after the instance
+ *  name, control characters escaped (the text may quote a server). */
 NFC_EXPORT void nfc_diag(struct nfc_ctx *ctx, enum nfc_diag_verdict v, const char *step, const char *fix,
                          const char *fmt, ...) NFC_PRINTF(5, 6);
 

@@ -3,9 +3,11 @@
  * third-party plugins and the quick-start's local sink. */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "nfc/plugin.h"
@@ -138,6 +140,67 @@ static void file_stop(void *inst)
 	f->fd = -1;
 }
 
+/* --test-connection: can start() open the path? Nothing is created or
+ * written: the directory must let this user create the file, and a file
+ * already there must open for appending. */
+static int diag_dir(struct nfc_ctx *ctx, const char *path)
+{
+	char copy[4096], step[4200];
+	const char *dir;
+	struct stat st;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	dir = dirname(copy);
+	snprintf(step, sizeof(step), "directory %s", dir);
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		nfc_diag(ctx, NFC_DIAG_FAIL, step, "create the directory (mkdir -p), or set path= to a file in "
+		         "an existing one", "does not exist or is not a directory");
+		return NFC_ERROR;
+	}
+	if (access(dir, W_OK | X_OK) < 0) {
+		nfc_diag(ctx, NFC_DIAG_FAIL, step, "let the daemon's user write there (chown, chmod, or the "
+		         "service's writable paths), or set path= elsewhere", "not writable by uid %u: %s",
+		         (unsigned)geteuid(), strerror(errno));
+		return NFC_ERROR;
+	}
+	nfc_diag(ctx, NFC_DIAG_OK, step, NULL, "exists and is writable");
+	return NFC_OK;
+}
+
+static int file_diagnose(void *inst, struct nfc_ctx *ctx, unsigned flags)
+{
+	struct out_file *f = inst;
+	char step[4200];
+	int fd;
+
+	(void)flags; /* nothing to send: writing is the check */
+	if (!strcmp(f->path, "-")) {
+		if (fcntl(STDOUT_FILENO, F_GETFL) < 0) {
+			nfc_diag(ctx, NFC_DIAG_FAIL, "standard output", "start the daemon with its standard output "
+			         "open, or set path= to a file", "is closed");
+			return NFC_ERROR;
+		}
+		nfc_diag(ctx, NFC_DIAG_OK, "standard output", NULL, "open: records go to standard output");
+		return NFC_OK;
+	}
+	if (diag_dir(ctx, f->path) < 0)
+		return NFC_ERROR;
+	snprintf(step, sizeof(step), "open %s", f->path);
+	fd = open(f->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		nfc_diag(ctx, NFC_DIAG_OK, step, NULL, "does not exist yet: it will be created at start");
+		return NFC_OK;
+	}
+	if (fd < 0) {
+		nfc_diag(ctx, NFC_DIAG_FAIL, step, "let the daemon's user write the file (chown, chmod), or set "
+		         "path= elsewhere", "cannot be opened for appending: %s", strerror(errno));
+		return NFC_ERROR;
+	}
+	close(fd);
+	nfc_diag(ctx, NFC_DIAG_OK, step, NULL, "can be opened for appending");
+	return NFC_OK;
+}
+
 static const struct nfc_output_ops ops = {
 	.size = sizeof(struct nfc_output_ops),
 	.start = file_start,
@@ -145,6 +208,7 @@ static const struct nfc_output_ops ops = {
 	.send = file_send,
 	.stop = file_stop,
 	.reopen = file_reopen,
+	.diagnose = file_diagnose,
 };
 
 NFC_PLUGIN_DEFINE = {

@@ -7,6 +7,7 @@
  * The intake key is a secret: it is never logged, and lives only in the
  * parameter the core owns and in the framer's prebuilt head.
  */
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,34 +16,11 @@
 #include <unistd.h>
 
 #include "nfc/plugin.h"
-#include "sekoia_frame.h"
+#include "sekoia.h"
 
-#define DEFAULT_REGION "FRA1"
-#define HOSTNAME_MAX 255 /* RFC 5424 HOSTNAME */
+#define DEFAULT_REGION SEKOIA_DEFAULT_REGION
+#define HOSTNAME_MAX SEKOIA_HOSTNAME_MAX
 #define APP_NAME_MAX 48  /* RFC 5424 APP-NAME */
-
-struct sekoia {
-	/* parameters, written by the core */
-	char *host;
-	long long port;
-	char *intake_key;
-	char *region;
-	char *hostname;
-	char *app_name;
-	long long pri;
-	unsigned long long max_event_size;
-
-	/* state */
-	struct nfc_ctx *ctx;
-	const char *dest; /* host, or the region's intake host */
-	char syshost[HOSTNAME_MAX + 1];
-	struct sekoia_framer fr;
-	struct nfc_conn *conn;
-	int connected_before;
-	time_t next_idle_connect; /* idle(): no connection attempt before this */
-	unsigned idle_backoff_s;
-	int c_oversize, c_reconnects;
-};
 
 static const struct nfc_param sekoia_params[] = {
 	{ "host", NFC_PARAM_STRING, "", 0, offsetof(struct sekoia, host), 0, 0,
@@ -115,12 +93,8 @@ static int sekoia_check(void *inst, struct nfc_ctx *ctx)
 	return rc;
 }
 
-static int sekoia_start(void *inst, struct nfc_ctx *ctx)
+int sekoia_setup(struct sekoia *s)
 {
-	struct sekoia *s = inst;
-	int rc;
-
-	s->ctx = ctx;
 	if (s->host && s->host[0])
 		s->dest = s->host;
 	else
@@ -136,8 +110,17 @@ static int sekoia_start(void *inst, struct nfc_ctx *ctx)
 	s->syshost[sizeof(s->syshost) - 1] = '\0';
 	sekoia_sanitize_name(s->syshost, HOSTNAME_MAX);
 
-	rc = sekoia_framer_init(&s->fr, (unsigned)s->pri, s->syshost, s->app_name,
-	                        (unsigned long)getpid(), s->intake_key, (size_t)s->max_event_size);
+	return sekoia_framer_init(&s->fr, (unsigned)s->pri, s->syshost, s->app_name,
+	                          (unsigned long)getpid(), s->intake_key, (size_t)s->max_event_size);
+}
+
+static int sekoia_start(void *inst, struct nfc_ctx *ctx)
+{
+	struct sekoia *s = inst;
+	int rc;
+
+	s->ctx = ctx;
+	rc = sekoia_setup(s);
 	if (rc != NFC_OK)
 		return rc;
 	s->c_oversize = nfc_counter_register(ctx, "oversize");
@@ -146,6 +129,11 @@ static int sekoia_start(void *inst, struct nfc_ctx *ctx)
 		sekoia_framer_free(&s->fr);
 		return s->c_oversize < 0 ? s->c_oversize : s->c_reconnects;
 	}
+	if (pthread_mutex_init(&s->st.lock, NULL)) {
+		sekoia_framer_free(&s->fr);
+		return NFC_ENOMEM;
+	}
+	s->st.lock_ready = 1;
 	nfc_log(ctx, NFC_LOG_INFO, "forwarding to %s:%lld as syslog host %s, app %s", s->dest, s->port,
 	        s->syshost, s->app_name);
 	return NFC_OK;
@@ -167,16 +155,66 @@ static int sekoia_encode(void *inst, const struct nfc_batch *b, struct nfc_buf *
 	return rc < 0 ? rc : (int)st.frames;
 }
 
+/* Record the state status() shows, and say it in the log. */
+static void status_set(struct sekoia *s, int connected, const char *addr)
+{
+	time_t now = time(NULL), since;
+
+	pthread_mutex_lock(&s->st.lock);
+	since = s->st.since;
+	snprintf(s->st.addr, sizeof(s->st.addr), "%s", addr);
+	s->st.connected = connected;
+	s->st.since = now;
+	pthread_mutex_unlock(&s->st.lock);
+	if (connected)
+		nfc_log(s->ctx, NFC_LOG_INFO, "connected to %s:%lld at %s", s->dest, s->port, addr);
+	else
+		nfc_log(s->ctx, NFC_LOG_INFO, "disconnected from %s:%lld at %s after %lld s", s->dest, s->port,
+		        addr, (long long)(now - since));
+}
+
 static void sekoia_disconnect(struct sekoia *s)
 {
+	struct nfc_conn_info ci = { .size = sizeof(ci) };
+
+	if (!s->conn)
+		return;
+	if (s->st.lock_ready && nfc_conn_info(s->conn, &ci) == NFC_OK)
+		status_set(s, 0, ci.addr);
 	nfc_conn_close(s->conn);
 	s->conn = NULL;
+}
+
+/* "dest=192.0.2.1:10514 state=connected since=2026-11-25T10:00:00Z": the
+ * stats line's view of the connection (main thread, hence the copy). */
+static void sekoia_status(void *inst, char *out, size_t len)
+{
+	struct sekoia *s = inst;
+	char addr[sizeof(s->st.addr)], when[32] = "never";
+	int connected;
+	time_t since;
+	struct tm tm;
+
+	if (!s->st.lock_ready)
+		return;
+	pthread_mutex_lock(&s->st.lock);
+	memcpy(addr, s->st.addr, sizeof(addr));
+	connected = s->st.connected;
+	since = s->st.since;
+	pthread_mutex_unlock(&s->st.lock);
+	if (since && gmtime_r(&since, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* Before the first connection only the name is known. */
+	if (!addr[0])
+		snprintf(addr, sizeof(addr), "%.50s:%lld", s->dest, s->port);
+	snprintf(out, len, "dest=%s state=%s since=%s", addr, connected ? "connected" : "disconnected", when);
 }
 
 /* Open the connection if there is none. Returns NFC_OK or NFC_RETRY (the
  * reason is logged by the core's connection code). */
 static int sekoia_connect(struct sekoia *s)
 {
+	struct nfc_conn_info ci = { .size = sizeof(ci) };
 	int rc;
 
 	if (s->conn && nfc_conn_dead(s->conn))
@@ -189,7 +227,9 @@ static int sekoia_connect(struct sekoia *s)
 		/* Out of memory is transient too: keep the bytes. */
 		return rc == NFC_ENOMEM ? NFC_RETRY : rc;
 	}
-	nfc_log(s->ctx, NFC_LOG_INFO, "connected to %s:%lld", s->dest, s->port);
+	if (nfc_conn_info(s->conn, &ci) != NFC_OK)
+		snprintf(ci.addr, sizeof(ci.addr), "?");
+	status_set(s, 1, ci.addr);
 	if (s->connected_before)
 		nfc_counter_add(s->ctx, s->c_reconnects, 1);
 	s->connected_before = 1;
@@ -273,6 +313,9 @@ static void sekoia_destroy(void *inst)
 
 	sekoia_disconnect(s);
 	sekoia_framer_free(&s->fr);
+	if (s->st.lock_ready)
+		pthread_mutex_destroy(&s->st.lock);
+	s->st.lock_ready = 0;
 }
 
 static const struct nfc_output_ops sekoia_ops = {
@@ -282,6 +325,8 @@ static const struct nfc_output_ops sekoia_ops = {
 	.send = sekoia_send,
 	.idle = sekoia_idle,
 	.stop = sekoia_stop,
+	.diagnose = sekoia_diagnose,
+	.status = sekoia_status,
 };
 
 NFC_PLUGIN_DEFINE = {

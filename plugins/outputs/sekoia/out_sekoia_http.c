@@ -495,7 +495,7 @@ static void http_destroy(void *inst)
 	if (h->multi)
 		curl_multi_cleanup(h->multi);
 	curl_slist_free_all(h->headers);
-	nfc_buf_delete(h->scratch);
+	nfc_buf_destroy(h->scratch);
 	free(h->target);
 	free(h->prefix);
 	if (h->ctx)

@@ -38,6 +38,18 @@ const char *sekoia_region_host(const char *region)
 	return NULL;
 }
 
+const char *sekoia_host_region(const char *host)
+{
+	size_t i;
+
+	if (!host)
+		return NULL;
+	for (i = 0; i < sizeof(regions) / sizeof(regions[0]); i++)
+		if (!strcasecmp(host, regions[i].host))
+			return regions[i].region;
+	return NULL;
+}
+
 #define KEY_WHERE "the intake key shown in Sekoia.io (Intakes > your NetFlow intake)"
 
 const char *sekoia_key_problem(const char *key)
@@ -187,70 +199,106 @@ static unsigned ndigits(size_t v)
 	return d;
 }
 
+/* Start a frame at the end of `out`: the guessed length digits, a space and
+ * the head stamped with `ts`; the caller appends the MSG. Returns where the
+ * frame starts, or (size_t)-1 when out of memory. */
+static size_t frame_begin(struct sekoia_framer *f, struct timespec ts, struct nfc_buf *out)
+{
+	size_t start = nfc_buf_len(out), d = f->digits;
+	char *p;
+
+	/* The records of one datagram share their time, so it is formatted
+	 * about once per datagram. */
+	if (ts.tv_sec != f->ts_cached.tv_sec || ts.tv_nsec / 1000 != f->ts_cached.tv_nsec / 1000) {
+		sekoia_format_time(f->head + f->ts_off, ts);
+		f->ts_cached = ts;
+	}
+	/* Guess the length digits from the previous frame (records of a batch
+	 * have similar sizes), write the frame behind them, and let frame_end()
+	 * fix them up; a wrong guess costs one memmove. */
+	p = nfc_buf_reserve(out, d + 1 + f->head_len);
+	if (!p)
+		return (size_t)-1;
+	p[d] = ' ';
+	memcpy(p + d + 1, f->head, f->head_len);
+	nfc_buf_commit(out, d + 1 + f->head_len);
+	return start;
+}
+
+/* End the frame begun at `start`: the LF, then the real length. Returns
+ * 1 when framed, 0 when over max_frame (removed, counted in `st`), or
+ * NFC_ENOMEM. */
+static int frame_end(struct sekoia_framer *f, struct nfc_buf *out, size_t start, struct sekoia_encode_stats *st)
+{
+	size_t d = f->digits, flen, nd;
+	char *p = nfc_buf_reserve(out, 1);
+
+	if (!p)
+		return NFC_ENOMEM;
+	*p = '\n';
+	nfc_buf_commit(out, 1);
+	flen = nfc_buf_len(out) - start - d - 1;
+	if (flen >= f->max_frame) { /* events must stay under the limit */
+		nfc_buf_truncate(out, start);
+		st->dropped++;
+		if (flen > st->dropped_largest)
+			st->dropped_largest = flen;
+		return 0;
+	}
+	nd = ndigits(flen);
+	if (nd > d) {
+		if (!nfc_buf_reserve(out, nd - d))
+			return NFC_ENOMEM;
+		nfc_buf_commit(out, nd - d);
+		p = nfc_buf_data(out) + start;
+		memmove(p + nd + 1, p + d + 1, flen);
+	} else if (nd < d) {
+		p = nfc_buf_data(out) + start;
+		memmove(p + nd + 1, p + d + 1, flen);
+		nfc_buf_truncate(out, start + nd + 1 + flen);
+	} else {
+		p = nfc_buf_data(out) + start;
+	}
+	put_digits(p, flen, (int)nd);
+	p[nd] = ' ';
+	f->digits = (unsigned)nd;
+	st->frames++;
+	return 1;
+}
+
 int sekoia_framer_encode(struct sekoia_framer *f, const struct nfc_batch *b, struct nfc_buf *out,
                          struct sekoia_encode_stats *st)
 {
-	size_t i, n = nfc_batch_count(b), entry = nfc_buf_len(out);
-	struct timespec ts;
-	size_t start, flen, d, nd;
-	char *p;
+	size_t i, n = nfc_batch_count(b), entry = nfc_buf_len(out), start;
 
 	memset(st, 0, sizeof(*st));
 	for (i = 0; i < n; i++) {
-		/* The time its datagram arrived; the records of one datagram
-		 * share it, so it is formatted about once per datagram. */
-		ts = nfc_batch_record_time(b, i);
-		if (ts.tv_sec != f->ts_cached.tv_sec || ts.tv_nsec / 1000 != f->ts_cached.tv_nsec / 1000) {
-			sekoia_format_time(f->head + f->ts_off, ts);
-			f->ts_cached = ts;
-		}
-		/* Guess the length digits from the previous frame (records of a
-		 * batch have similar sizes), write the frame behind them, then fix
-		 * the digits up; a wrong guess costs one memmove. */
-		start = nfc_buf_len(out);
-		d = f->digits;
-		p = nfc_buf_reserve(out, d + 1 + f->head_len);
-		if (!p)
+		/* stamped with the time its datagram arrived */
+		start = frame_begin(f, nfc_batch_record_time(b, i), out);
+		if (start == (size_t)-1 || nfc_batch_json(b, i, out) != NFC_OK ||
+		    frame_end(f, out, start, st) < 0)
 			goto err_nomem;
-		p[d] = ' ';
-		memcpy(p + d + 1, f->head, f->head_len);
-		nfc_buf_commit(out, d + 1 + f->head_len);
-		if (nfc_batch_json(b, i, out) != NFC_OK)
-			goto err_nomem;
-		p = nfc_buf_reserve(out, 1);
-		if (!p)
-			goto err_nomem;
-		*p = '\n';
-		nfc_buf_commit(out, 1);
-
-		flen = nfc_buf_len(out) - start - d - 1;
-		if (flen >= f->max_frame) { /* events must stay under the limit */
-			nfc_buf_truncate(out, start);
-			st->dropped++;
-			if (flen > st->dropped_largest)
-				st->dropped_largest = flen;
-			continue;
-		}
-		nd = ndigits(flen);
-		if (nd > d) {
-			if (!nfc_buf_reserve(out, nd - d))
-				goto err_nomem;
-			nfc_buf_commit(out, nd - d);
-			p = nfc_buf_data(out) + start;
-			memmove(p + nd + 1, p + d + 1, flen);
-		} else if (nd < d) {
-			p = nfc_buf_data(out) + start;
-			memmove(p + nd + 1, p + d + 1, flen);
-			nfc_buf_truncate(out, start + nd + 1 + flen);
-		} else {
-			p = nfc_buf_data(out) + start;
-		}
-		put_digits(p, flen, (int)nd);
-		p[nd] = ' ';
-		f->digits = (unsigned)nd;
-		st->frames++;
 	}
 	return NFC_OK;
+
+err_nomem:
+	nfc_buf_truncate(out, entry);
+	return NFC_ENOMEM;
+}
+
+int sekoia_framer_frame(struct sekoia_framer *f, struct timespec ts, const char *msg, size_t len,
+                        struct nfc_buf *out)
+{
+	struct sekoia_encode_stats st = { 0 };
+	size_t entry = nfc_buf_len(out), start = frame_begin(f, ts, out);
+	int r;
+
+	if (start == (size_t)-1 || nfc_buf_append(out, msg, len) != NFC_OK)
+		goto err_nomem;
+	r = frame_end(f, out, start, &st);
+	if (r < 0)
+		goto err_nomem;
+	return r ? NFC_OK : NFC_ETOOBIG;
 
 err_nomem:
 	nfc_buf_truncate(out, entry);

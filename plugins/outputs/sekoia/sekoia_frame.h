@@ -45,6 +45,13 @@ void sekoia_framer_free(struct sekoia_framer *f);
 int sekoia_framer_encode(struct sekoia_framer *f, const struct nfc_batch *b, struct nfc_buf *out,
                          struct sekoia_encode_stats *st);
 
+/* Append one frame carrying `msg` (len bytes, the JSON of one event)
+ * stamped `ts`, exactly as sekoia_framer_encode() frames a record: for a
+ * test event. NFC_OK, NFC_ETOOBIG (over max_frame, nothing appended) or
+ * NFC_ENOMEM. */
+int sekoia_framer_frame(struct sekoia_framer *f, struct timespec ts, const char *msg, size_t len,
+                        struct nfc_buf *out);
+
 /* Escape an SD-PARAM value (RFC 5424 section 6.3.3: '"', '\' and ']' get a
  * backslash). `out` must hold 2 * strlen(in) + 1 bytes. Returns the length. */
 size_t sekoia_sd_escape(char *out, const char *in);
@@ -55,6 +62,9 @@ void sekoia_format_time(char *out, struct timespec ts);
 
 /* The intake host of a region name (case-insensitive), or NULL. */
 const char *sekoia_region_host(const char *region);
+
+/* The region whose intake host is `host` (case-insensitive), or NULL. */
+const char *sekoia_host_region(const char *host);
 
 /* NULL when `key` can be an intake key, else what is wrong with it and what
  * to put instead (never quoting the key). */
