@@ -98,6 +98,13 @@ static int wait_fd(const struct nfc_ctx *ctx, int fd, short events, long long de
 	}
 }
 
+NFC_EXPORT int nfc_wait_fd(struct nfc_ctx *ctx, int fd, short events, int timeout_ms)
+{
+	int r = wait_fd(ctx, fd, events, now_ms() + (timeout_ms < 0 ? 0 : timeout_ms));
+
+	return r == 0 && aborted(ctx) ? NFC_ETIMEDOUT : r;
+}
+
 /* A failing intake fails the same way at every retry of the core's backoff:
  * log a failure when it changes, else once a minute with the count. State is
  * per thread: an output's callbacks never run concurrently. */

@@ -275,9 +275,21 @@ static struct nfc_chunk *chunk_at(const struct nfc_outq *q, uint64_t off)
 	return NULL;
 }
 
-static void resend_pop(struct nfc_outq *q)
+/* Remove resend[i]. */
+static void resend_remove(struct nfc_outq *q, size_t i)
 {
-	memmove(q->resend, q->resend + 1, --q->nresend * sizeof(q->resend[0]));
+	memmove(q->resend + i, q->resend + i + 1, (--q->nresend - i) * sizeof(q->resend[0]));
+}
+
+/* Where the resend range that started at `off` is now: a settlement from
+ * another thread may have inserted an older one before it while the lock was
+ * released around send(). */
+static size_t resend_find(const struct nfc_outq *q, uint64_t off)
+{
+	for (size_t i = 0; i < q->nresend; i++)
+		if (q->resend[i].off == off)
+			return i;
+	return q->nresend;
 }
 
 int nfc_dlv_ready(const struct nfc_outq *q)
@@ -300,14 +312,16 @@ int nfc_dlv_full(const struct nfc_outq *q)
 static void drop_rest(struct nfc_ctx *out, struct nfc_chunk *c, uint64_t at, int from_resend, int rc)
 {
 	struct nfc_outq *q = out->q;
-	size_t rel = (size_t)(at - c->off);
+	size_t rel = (size_t)(at - c->off), i;
 
 	if (rel < c->drop_from)
 		c->drop_from = rel;
-	if (from_resend)
-		resend_pop(q);
-	else
+	if (from_resend) {
+		if ((i = resend_find(q, at)) < q->nresend)
+			resend_remove(q, i);
+	} else {
 		q->send_off = c->off + c->buf.len;
+	}
 	nfc_log(out, NFC_LOG_ERR, "send failed permanently (%d): the records of %zu bytes are dropped "
 	        "(counted as send_errors)", rc, c->buf.len - rel);
 }
@@ -325,7 +339,7 @@ void nfc_dlv_pump(struct nfc_ctx *out)
 		                                 : (struct nfc_range){ q->send_off, (size_t)(q->end_off - q->send_off) };
 		struct nfc_chunk *c = chunk_at(q, r.off);
 		size_t in, len, consumed = 0;
-		int rc, popped = 0;
+		int rc;
 
 		if (!c) { /* cannot happen: every unsettled byte is in a chunk */
 			nfc_log(out, NFC_LOG_ERR, "internal error: offset %llu not in any chunk",
@@ -336,7 +350,7 @@ void nfc_dlv_pump(struct nfc_ctx *out)
 		len = c->buf.len - in < r.len ? c->buf.len - in : r.len;
 		if (in >= c->drop_from) { /* already dropped: nothing to offer */
 			if (from_resend)
-				resend_pop(q);
+				resend_remove(q, 0);
 			else
 				q->send_off = c->off + c->buf.len;
 			continue;
@@ -353,11 +367,13 @@ void nfc_dlv_pump(struct nfc_ctx *out)
 			if (rc == NFC_PENDING)
 				q->pend[q->npend++] = (struct nfc_range){ r.off, consumed };
 			if (from_resend) {
-				q->resend[0].off += consumed;
-				q->resend[0].len -= consumed;
-				if (q->resend[0].len == 0) {
-					resend_pop(q);
-					popped = 1;
+				size_t j = resend_find(q, r.off);
+
+				if (j < q->nresend) {
+					q->resend[j].off += consumed;
+					q->resend[j].len -= consumed;
+					if (q->resend[j].len == 0)
+						resend_remove(q, j);
 				}
 			} else {
 				q->send_off += consumed;
@@ -371,7 +387,7 @@ void nfc_dlv_pump(struct nfc_ctx *out)
 			backoff_failed(out);
 			break;
 		} else {
-			drop_rest(out, c, r.off + consumed, from_resend && !popped, rc);
+			drop_rest(out, c, r.off + consumed, from_resend, rc);
 		}
 	}
 	release(out, &t);

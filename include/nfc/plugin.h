@@ -81,6 +81,7 @@ extern "C" {
 #define NFC_ENOMEM (-3)     /**< allocation failed */
 #define NFC_EMALFORMED (-4) /**< remote input is malformed */
 #define NFC_ETOOBIG (-5)    /**< a limit was exceeded */
+#define NFC_ETIMEDOUT (-6)  /**< the shutdown's drain deadline passed */
 
 /* ------------------------------------------------------------------------ */
 /* Opaque handles                                                           */
@@ -353,6 +354,12 @@ NFC_EXPORT int nfc_conn_write(struct nfc_conn *c, const void *p, size_t len, siz
 NFC_EXPORT int nfc_conn_dead(struct nfc_conn *c);
 /** Clean close: TLS close_notify, half-close, drain, close. NULL is a no-op. */
 NFC_EXPORT void nfc_conn_close(struct nfc_conn *c);
+/** Wait up to timeout_ms for `events` (POLLIN, POLLOUT) on a descriptor of
+ *  the plugin's own, returning early when the shutdown's drain deadline
+ *  passes, so an output's blocking I/O never outlives drain_timeout:
+ *  1 ready, 0 timed out, NFC_ETIMEDOUT the drain deadline passed, negative
+ *  on a poll error. */
+NFC_EXPORT int nfc_wait_fd(struct nfc_ctx *ctx, int fd, short events, int timeout_ms);
 /** The instance's TLS keys, for a plugin that makes its connections with
  *  another library (libcurl): returns 1 when tls=yes, 0 for plain TCP;
  *  *verify, *ca_file (NULL: the system store) and *server_name (NULL: the

@@ -6,7 +6,10 @@
 #    arrives exactly once, bodies are gzip'd, delivered counts only 2xx;
 # 2. throughput shape: slow answers make several requests run at once over
 #    at most max_inflight persistent connections, every record once;
-# 3. the loss invariant: decoded = delivered, nothing counted lost.
+# 3. the loss invariant: decoded = delivered, nothing counted lost;
+# 4. --test-connection: connects and verifies without sending anything,
+#    --send-test-event delivers one event, a refused key and a certificate
+#    from another CA (TLS interception) FAIL with the fix, exit status 1.
 . "$NFC_SRCDIR/tests/integration/lib.sh"
 private_net "$@"
 need_cmd python3 openssl
@@ -162,4 +165,31 @@ assert s["connections"] <= 4, s
 assert s["requests"] >= 4, s
 X
 [ "$(counter https lost_at_shutdown)" = 0 ] || fail "records lost at shutdown"
-echo "PASS: sekoia_http: faults, a refused key and concurrency, every record exactly once"
+stop_server
+
+# 4. --test-connection
+start_server diag
+config diag
+tc() { NETFLOW_CONCENTRATOR_PLUGIN_DIR="$NFC_BUILDDIR/build-plugins" "$NFC_BIN" -c "$@" 2>"$TMP/tc.err"; }
+tc "$TMP/diag.ini" --test-connection >"$TMP/tc1.out" || { cat "$TMP/tc1.out" "$TMP/tc.err"; fail "--test-connection failed against a working intake"; }
+grep -q "OK  *connect and TLS handshake *127.0.0.1 port 8443, certificate and host name verified" "$TMP/tc1.out" ||
+	{ cat "$TMP/tc1.out"; fail "no verified TLS step"; }
+[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["requests"])' "$TMP/diag/stats")" = 0 ] ||
+	fail "--test-connection sent a request without --send-test-event"
+tc "$TMP/diag.ini" --test-connection --send-test-event >"$TMP/tc2.out" || { cat "$TMP/tc2.out"; fail "--send-test-event failed"; }
+grep -q "OK  *test event *accepted by the intake (HTTP 200)" "$TMP/tc2.out" || { cat "$TMP/tc2.out"; fail "no accepted test event"; }
+[ "$(wc -l <"$TMP/diag/events")" = 1 ] && grep -q "test-connection test event" "$TMP/diag/events" ||
+	fail "the intake did not get exactly one test event"
+sed "s/^intake_key=.*/intake_key=Wrong0123456789Key/" "$TMP/diag.ini" >"$TMP/diag-key.ini"
+if tc "$TMP/diag-key.ini" --test-connection --send-test-event >"$TMP/tc3.out"; then fail "a refused key passed"; fi
+grep -q "FAIL  *test event *the intake refused the intake key (HTTP 401); fix: copy the intake key again" "$TMP/tc3.out" ||
+	{ cat "$TMP/tc3.out"; fail "the refused key is not explained"; }
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -keyout "$TMP/other.key" \
+	-out "$TMP/other.pem" -subj "/CN=Other CA" >/dev/null 2>&1 || fail "openssl"
+sed "s|^ca_file=.*|ca_file=$TMP/other.pem|" "$TMP/diag.ini" >"$TMP/diag-ca.ini"
+if tc "$TMP/diag-ca.ini" --test-connection >"$TMP/tc4.out"; then fail "an untrusted certificate passed"; fi
+grep -q "FAIL  *connect and TLS handshake .*fix: the server's certificate is not trusted: TLS interception" "$TMP/tc4.out" ||
+	{ cat "$TMP/tc4.out"; fail "the untrusted certificate is not explained"; }
+grep -q "$KEY\|Wrong0123456789Key" "$TMP"/tc*.out "$TMP/tc.err" && fail "the intake key was printed"
+stop_server
+echo "PASS: sekoia_http: faults, a refused key and concurrency, every record exactly once; --test-connection"

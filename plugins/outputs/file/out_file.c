@@ -3,10 +3,13 @@
  * third-party plugins and the quick-start's local sink. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +19,7 @@ struct out_file {
 	char *path;
 	int fd;
 	int is_stdout;
+	int stream; /* a pipe, FIFO, socket or terminal: writes can block */
 	struct nfc_ctx *ctx;
 	int failing; /* the last write failed: say so once, and when it recovers */
 };
@@ -26,17 +30,25 @@ static const struct nfc_param params[] = {
 	{ NULL, 0, NULL, 0, 0, 0, 0, NULL }
 };
 
+static int is_stream(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode));
+}
+
 static int file_open(struct out_file *f, struct nfc_ctx *ctx)
 {
 	if (f->is_stdout) {
 		f->fd = STDOUT_FILENO;
-		return NFC_OK;
+	} else {
+		f->fd = open(f->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		if (f->fd < 0) {
+			nfc_log(ctx, NFC_LOG_ERR, "cannot open %s: %s", f->path, strerror(errno));
+			return NFC_ERROR;
+		}
 	}
-	f->fd = open(f->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-	if (f->fd < 0) {
-		nfc_log(ctx, NFC_LOG_ERR, "cannot open %s: %s", f->path, strerror(errno));
-		return NFC_ERROR;
-	}
+	f->stream = is_stream(f->fd);
 	return NFC_OK;
 }
 
@@ -79,9 +91,17 @@ static int file_encode(void *inst, const struct nfc_batch *b, struct nfc_buf *ou
 	return (int)n;
 }
 
+static const char *file_name(const struct out_file *f)
+{
+	return f->is_stdout ? "standard output" : f->path;
+}
+
 /* A full disk or a closed pipe stops the write where it failed: the core
  * keeps the rest and offers it again after a backoff, so no record is
- * duplicated or cut in two. */
+ * duplicated or cut in two. On a pipe, each write waits (at most 1 s, and
+ * never past the shutdown's drain deadline) until the pipe has room and
+ * writes at most PIPE_BUF bytes, which then cannot block: a reader that
+ * stops reading stalls the records, never the daemon. */
 static int file_send(void *inst, const char *p, size_t len, uint64_t off, size_t *consumed)
 {
 	struct out_file *f = inst;
@@ -89,14 +109,28 @@ static int file_send(void *inst, const char *p, size_t len, uint64_t off, size_t
 
 	(void)off;
 	while (done < len) {
-		ssize_t w = write(f->fd, p + done, len - done);
+		size_t n = len - done;
+		ssize_t w;
 
+		if (f->stream) {
+			if (nfc_wait_fd(f->ctx, f->fd, POLLOUT, 1000) != 1) {
+				if (!f->failing)
+					nfc_log(f->ctx, NFC_LOG_ERR, "writing to %s blocks (nothing reads it?); holding "
+					        "the records and retrying", file_name(f));
+				f->failing = 1;
+				*consumed = done;
+				return NFC_RETRY;
+			}
+			if (n > PIPE_BUF)
+				n = PIPE_BUF;
+		}
+		w = write(f->fd, p + done, n);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
 			if (!f->failing)
 				nfc_log(f->ctx, NFC_LOG_ERR, "cannot write to %s: %s; holding the records and "
-				        "retrying", f->is_stdout ? "standard output" : f->path, strerror(errno));
+				        "retrying", file_name(f), strerror(errno));
 			f->failing = 1;
 			*consumed = done;
 			return NFC_RETRY;
@@ -104,7 +138,7 @@ static int file_send(void *inst, const char *p, size_t len, uint64_t off, size_t
 		done += (size_t)w;
 	}
 	if (f->failing)
-		nfc_log(f->ctx, NFC_LOG_INFO, "writing to %s again", f->is_stdout ? "standard output" : f->path);
+		nfc_log(f->ctx, NFC_LOG_INFO, "writing to %s again", file_name(f));
 	f->failing = 0;
 	*consumed = done;
 	return NFC_OK;
@@ -128,6 +162,7 @@ static void file_reopen(void *inst)
 	}
 	close(f->fd);
 	f->fd = fd;
+	f->stream = is_stream(fd);
 	nfc_log(f->ctx, NFC_LOG_INFO, "SIGHUP: reopened %s", f->path);
 }
 

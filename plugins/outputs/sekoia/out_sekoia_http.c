@@ -502,6 +502,139 @@ static void http_destroy(void *inst)
 		pthread_mutex_destroy(&h->lock);
 }
 
+/* --test-connection: what can stop delivery, in the guide's order (key,
+ * where, DNS, outbound port, TLS interception), each bounded to 5 s by
+ * libcurl; with NFC_DIAG_SEND_EVENT one batch of one test event, whose
+ * answer says whether the intake takes the key. */
+#define DIAG_TIMEOUT_S 5L
+
+static const char *diag_fix(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return "check url=, host= or region= (the region's HTTPS intake is intake.<region>.sekoia.io, "
+		       "FRA1 intake.sekoia.io) and that this machine resolves it (DNS)";
+	case CURLE_COULDNT_CONNECT:
+		return "nothing accepts connections there: check the port, or a firewall rejecting outbound HTTPS";
+	case CURLE_OPERATION_TIMEDOUT:
+		return "no answer within 5 s: outbound HTTPS (port 443) blocked by a firewall? a proxy required?";
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+		return "the server's certificate is not trusted: TLS interception (a proxy presenting its own "
+		       "certificate)? allow this host through it, or set ca_file= to its CA";
+	case CURLE_SSL_CONNECT_ERROR:
+		return "the TLS handshake failed: a proxy or a server that does not speak TLS on that port?";
+	default:
+		return "see the message; the daemon logs the same reason when it retries";
+	}
+}
+
+static int http_diagnose(void *inst, struct nfc_ctx *ctx, unsigned flags)
+{
+	struct http *h = inst;
+	const char *why = sekoia_key_problem(h->intake_key), *ca_file = NULL;
+	int verify = 1, tls = nfc_tls_settings(ctx, &verify, &ca_file, NULL), rc = NFC_OK;
+	char err[CURL_ERROR_SIZE] = "", *target = build_target(h, tls), *ip = NULL, *body = NULL;
+	long port = 0, code = 0;
+	struct curl_slist *hdrs = NULL;
+	CURLcode cc;
+	CURL *e;
+
+	if (why) {
+		nfc_diag(ctx, NFC_DIAG_FAIL, "intake key", "set intake_key= to the key shown in Sekoia.io "
+		         "(Intakes > your NetFlow intake)", "intake_key %s", why);
+		free(target);
+		return NFC_ERROR;
+	}
+	nfc_diag(ctx, NFC_DIAG_OK, "intake key", NULL, "set, %zu characters of the expected form; not shown",
+	         strlen(h->intake_key));
+	if (!target || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(e = curl_easy_init())) {
+		free(target);
+		return NFC_ENOMEM;
+	}
+	nfc_diag(ctx, NFC_DIAG_INFO, "destination", NULL, "%s", target);
+	curl_easy_setopt(e, CURLOPT_URL, target);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, err);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, DIAG_TIMEOUT_S);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, DIAG_TIMEOUT_S);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
+	if (ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, ca_file);
+	if (!verify)
+		nfc_diag(ctx, NFC_DIAG_WARN, "TLS verification", "remove tls_verify=no outside a lab",
+		         "tls_verify=no: any certificate is accepted");
+	curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
+	cc = curl_easy_perform(e);
+	curl_easy_getinfo(e, CURLINFO_PRIMARY_IP, &ip);
+	curl_easy_getinfo(e, CURLINFO_PRIMARY_PORT, &port);
+	if (cc != CURLE_OK) {
+		nfc_diag(ctx, NFC_DIAG_FAIL, tls ? "connect and TLS handshake" : "connect", diag_fix(cc), "%s",
+		         err[0] ? err : curl_easy_strerror(cc));
+		rc = NFC_ERROR;
+		goto done;
+	}
+	nfc_diag(ctx, NFC_DIAG_OK, tls ? "connect and TLS handshake" : "connect", NULL, "%s port %ld%s",
+	         ip ? ip : "?", port, tls ? (verify ? ", certificate and host name verified" : "") : " (plain HTTP)");
+	if (!(flags & NFC_DIAG_SEND_EVENT)) {
+		nfc_diag(ctx, NFC_DIAG_INFO, "test event", NULL, "not sent (--send-test-event sends one, which "
+		         "also checks that the intake takes the key)");
+		goto done;
+	}
+	curl_easy_reset(e);
+	body = malloc(strlen(h->intake_key) + 2 * strlen(sekoia_test_event) + 64);
+	if (!body) {
+		rc = NFC_ENOMEM;
+		goto done;
+	}
+	{
+		size_t n = (size_t)sprintf(body, "{\"intake_key\":\"%s\",\"jsons\":[\"", h->intake_key);
+
+		for (const char *s = sekoia_test_event; *s; s++) {
+			if (*s == '"' || *s == '\\')
+				body[n++] = '\\';
+			body[n++] = *s;
+		}
+		strcpy(body + n, "\"]}");
+	}
+	curl_easy_setopt(e, CURLOPT_URL, target);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, err);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, DIAG_TIMEOUT_S);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
+	if (ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, ca_file);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+	hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+	cc = curl_easy_perform(e);
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+	if (cc != CURLE_OK) {
+		nfc_diag(ctx, NFC_DIAG_FAIL, "test event", diag_fix(cc), "%s", err[0] ? err : curl_easy_strerror(cc));
+		rc = NFC_ERROR;
+	} else if (code >= 200 && code < 300) {
+		nfc_diag(ctx, NFC_DIAG_OK, "test event", NULL, "accepted by the intake (HTTP %ld)", code);
+	} else if (code == 401 || code == 403) {
+		nfc_diag(ctx, NFC_DIAG_FAIL, "test event", "copy the intake key again from Sekoia.io (Intakes > "
+		         "your NetFlow intake) and check the region", "the intake refused the intake key (HTTP %ld)",
+		         code);
+		rc = NFC_ERROR;
+	} else {
+		nfc_diag(ctx, NFC_DIAG_FAIL, "test event", code == 404 ? "check url=, host= or region=" : NULL,
+		         "the intake answered HTTP %ld", code);
+		rc = NFC_ERROR;
+	}
+done:
+	curl_easy_cleanup(e);
+	curl_slist_free_all(hdrs);
+	free(body);
+	free(target);
+	return rc;
+}
+
 static void http_status(void *inst, char *out, size_t outlen)
 {
 	struct http *h = inst;
@@ -521,6 +654,7 @@ static const struct nfc_output_ops http_ops = {
 	.send = http_send,
 	.stop = http_stop,
 	.status = http_status,
+	.diagnose = http_diagnose,
 };
 
 NFC_PLUGIN_DEFINE = {

@@ -19,11 +19,6 @@
 #define MAX_ADDRS 8
 #define LE_ISSUER "Let's Encrypt" /* who issues the intake's certificates */
 
-static const char test_event[] =
-	"{\"IPV4_SRC_ADDR\":\"192.0.2.1\",\"IPV4_DST_ADDR\":\"198.51.100.1\",\"L4_SRC_PORT\":0,"
-	"\"L4_DST_PORT\":0,\"PROTOCOL\":0,\"IN_BYTES\":0,\"IN_PKTS\":0,"
-	"\"message\":\"netflow-concentrator --test-connection test event\"}";
-
 static int is_sekoia_host(const char *host)
 {
 	size_t n = strlen(host), t = strlen(".sekoia.io");
@@ -212,7 +207,7 @@ static int diag_send(struct sekoia *s, struct nfc_ctx *ctx, struct nfc_conn *c)
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (b)
-		rc = sekoia_framer_frame(&s->fr, now, test_event, sizeof(test_event) - 1, b);
+		rc = sekoia_framer_frame(&s->fr, now, sekoia_test_event, strlen(sekoia_test_event), b);
 	if (rc == NFC_OK)
 		rc = nfc_conn_write(c, nfc_buf_data(b), nfc_buf_len(b), NULL);
 	if (rc == NFC_OK)

@@ -26,6 +26,11 @@ static const struct {
 	{ "USA1", "app.usa1.sekoia.io" },
 };
 
+const char sekoia_test_event[] =
+	"{\"IPV4_SRC_ADDR\":\"192.0.2.1\",\"IPV4_DST_ADDR\":\"198.51.100.1\",\"L4_SRC_PORT\":0,"
+	"\"L4_DST_PORT\":0,\"PROTOCOL\":0,\"IN_BYTES\":0,\"IN_PKTS\":0,"
+	"\"message\":\"netflow-concentrator --test-connection test event\"}";
+
 const char *sekoia_region_host(const char *region)
 {
 	size_t i;

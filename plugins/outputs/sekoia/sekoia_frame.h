@@ -60,6 +60,10 @@ size_t sekoia_sd_escape(char *out, const char *in);
  * written). Times outside years 0..9999 are written as the epoch. */
 void sekoia_format_time(char *out, struct timespec ts);
 
+/* The event `--test-connection --send-test-event` delivers (JSON, documentation
+ * addresses, zero counters), the same for both Sekoia outputs. */
+extern const char sekoia_test_event[];
+
 /* The intake host of a region name (case-insensitive), or NULL. */
 const char *sekoia_region_host(const char *region);
 
