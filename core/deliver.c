@@ -326,6 +326,63 @@ static void drop_rest(struct nfc_ctx *out, struct nfc_chunk *c, uint64_t at, int
 	        "(counted as send_errors)", rc, c->buf.len - rel);
 }
 
+/* Apply a settlement to pend[i] (lock held). */
+static void settle_locked(struct nfc_ctx *ctx, size_t i, int rc)
+{
+	struct nfc_outq *q = ctx->q;
+	uint64_t off = q->pend[i].off;
+	size_t len = q->pend[i].len, j;
+
+	q->pend[i] = q->pend[--q->npend];
+	if (rc == NFC_OK) {
+		backoff_done(ctx);
+	} else if (rc > 0) {
+		/* offered again before anything newer, oldest first */
+		for (j = q->nresend; j > 0 && q->resend[j - 1].off > off; j--)
+			q->resend[j] = q->resend[j - 1];
+		q->resend[j] = (struct nfc_range){ off, len };
+		q->nresend++;
+		if (!backing_off(q))
+			backoff_failed(ctx);
+	} else {
+		struct nfc_chunk *c = chunk_at(q, off);
+
+		if (c && off - c->off < c->drop_from)
+			c->drop_from = (size_t)(off - c->off);
+		nfc_log(ctx, NFC_LOG_ERR, "delivery refused for good (%d): the records of %zu bytes are dropped "
+		        "(counted as send_errors)", rc, len);
+	}
+	q->settled = 1;
+}
+
+static size_t pend_find(const struct nfc_outq *q, uint64_t off, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < q->npend; i++)
+		if (q->pend[i].off == off && q->pend[i].len == len)
+			break;
+	return i;
+}
+
+/* After send() answered NFC_PENDING for [off, off + len): record the range,
+ * and apply a settlement that overtook the answer (lock held). */
+static void pend_add(struct nfc_ctx *out, uint64_t off, size_t len)
+{
+	struct nfc_outq *q = out->q;
+
+	q->pend[q->npend++] = (struct nfc_range){ off, len };
+	for (size_t e = 0; e < q->nearly; e++) {
+		if (q->early[e].off == off && q->early[e].len == len) {
+			int rc = q->early[e].rc;
+
+			q->early[e] = q->early[--q->nearly];
+			settle_locked(out, q->npend - 1, rc);
+			return;
+		}
+	}
+}
+
 void nfc_dlv_pump(struct nfc_ctx *out)
 {
 	struct nfc_outq *q = out->q;
@@ -355,9 +412,12 @@ void nfc_dlv_pump(struct nfc_ctx *out)
 				q->send_off = c->off + c->buf.len;
 			continue;
 		}
+		q->in_send = 1;
+		q->in_send_off = r.off;
 		pthread_mutex_unlock(&q->lock);
 		rc = ops->send(out->inst, c->buf.data + in, len, r.off, &consumed);
 		pthread_mutex_lock(&q->lock);
+		q->in_send = 0;
 		if (consumed > len)
 			consumed = len;
 		if ((rc == NFC_OK || rc == NFC_PENDING) && consumed == 0)
@@ -365,7 +425,7 @@ void nfc_dlv_pump(struct nfc_ctx *out)
 		if (consumed) {
 			sent += consumed;
 			if (rc == NFC_PENDING)
-				q->pend[q->npend++] = (struct nfc_range){ r.off, consumed };
+				pend_add(out, r.off, consumed);
 			if (from_resend) {
 				size_t j = resend_find(q, r.off);
 
@@ -378,6 +438,11 @@ void nfc_dlv_pump(struct nfc_ctx *out)
 			} else {
 				q->send_off += consumed;
 			}
+		}
+		if (q->nearly) { /* settlements of ranges send() did not answer PENDING for */
+			nfc_log(out, NFC_LOG_ERR, "nfc_output_settle: %zu settlement(s) of ranges not pending: a plugin "
+			        "bug, ignored", q->nearly);
+			q->nearly = 0;
 		}
 		if (rc == NFC_OK) {
 			backoff_done(out);
@@ -408,40 +473,27 @@ NFC_EXPORT void nfc_output_set_pending_max(struct nfc_ctx *ctx, unsigned n)
 NFC_EXPORT void nfc_output_settle(struct nfc_ctx *ctx, uint64_t off, size_t len, int rc)
 {
 	struct nfc_outq *q = ctx->q;
-	size_t i, j;
+	size_t i;
 
 	if (!q)
 		return;
 	pthread_mutex_lock(&q->lock);
-	for (i = 0; i < q->npend; i++)
-		if (q->pend[i].off == off && q->pend[i].len == len)
-			break;
+	i = pend_find(q, off, len);
 	if (i == q->npend) {
+		if (q->in_send && off >= q->in_send_off && q->nearly < NFC_MAX_PENDING) {
+			q->early[q->nearly].off = off;
+			q->early[q->nearly].len = len;
+			q->early[q->nearly].rc = rc;
+			q->nearly++;
+			pthread_mutex_unlock(&q->lock);
+			return;
+		}
 		pthread_mutex_unlock(&q->lock);
 		nfc_log(ctx, NFC_LOG_ERR, "nfc_output_settle: no pending range at %llu (%zu bytes): a plugin bug, "
 		        "ignored", (unsigned long long)off, len);
 		return;
 	}
-	q->pend[i] = q->pend[--q->npend];
-	if (rc == NFC_OK) {
-		backoff_done(ctx);
-	} else if (rc > 0) {
-		/* offered again before anything newer, oldest first */
-		for (j = q->nresend; j > 0 && q->resend[j - 1].off > off; j--)
-			q->resend[j] = q->resend[j - 1];
-		q->resend[j] = (struct nfc_range){ off, len };
-		q->nresend++;
-		if (!backing_off(q))
-			backoff_failed(ctx);
-	} else {
-		struct nfc_chunk *c = chunk_at(q, off);
-
-		if (c && off - c->off < c->drop_from)
-			c->drop_from = (size_t)(off - c->off);
-		nfc_log(ctx, NFC_LOG_ERR, "delivery refused for good (%d): the records of %zu bytes are dropped "
-		        "(counted as send_errors)", rc, len);
-	}
-	q->settled = 1;
+	settle_locked(ctx, i, rc);
 	pthread_cond_signal(&q->cond);
 	pthread_mutex_unlock(&q->lock);
 }

@@ -77,6 +77,13 @@ struct nfc_outq {
 	size_t chunk_records; /* records in chunks, not yet counted */
 	struct nfc_range pend[NFC_MAX_PENDING];
 	size_t npend, max_pending;
+	/* Settlements that came from the plugin's thread before send() had
+	 * returned the range they settle (a fast answer): applied as soon as
+	 * it has. */
+	struct { uint64_t off; size_t len; int rc; } early[NFC_MAX_PENDING];
+	size_t nearly;
+	int in_send;         /* the output thread is inside send() ... */
+	uint64_t in_send_off; /* ... for bytes from this offset on */
 	struct nfc_range resend[NFC_MAX_PENDING]; /* failed pending ranges, oldest first */
 	size_t nresend;
 	long backoff_ms;         /* 0: not backing off */

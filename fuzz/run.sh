@@ -4,6 +4,7 @@
 #   fuzz/run.sh [SECONDS] [-- extra libFuzzer flags]      the decoders, one datagram per input (fuzz_decode)
 #   FUZZ_TARGET=seq fuzz/run.sh [SECONDS]                 the decoders, a sequence of datagrams per input
 #   FUZZ_TARGET=config fuzz/run.sh [SECONDS]              the configuration reader
+#   FUZZ_TARGET=spool fuzz/run.sh [SECONDS]               the disk spool's reader, one segment file per input
 #   FUZZ_TARGET=regressions fuzz/run.sh                   replay tests/data/fuzz-regressions once, no fuzzing
 #
 # The core sources are compiled straight into the target (no autotools
@@ -28,8 +29,8 @@ WORK=${FUZZ_WORK:-$SRC/fuzz/work}
 CC=${CC:-clang}
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 CFLAGS="-g -O1 -D_GNU_SOURCE -pthread -I$SRC/include -I$SRC/core -DNFC_PLUGIN_DIR=\"/nonexistent\" \
--DNFC_SYSCONF_DIR=\"/nonexistent\" -DNFC_STATE_DIR=\"/nonexistent\" -DPACKAGE_VERSION=\"fuzz\" $(pkg-config --cflags libconfig openssl)"
-LIBS="$(pkg-config --libs libconfig openssl) -ldl -pthread"
+-DNFC_SYSCONF_DIR=\"/nonexistent\" -DNFC_STATE_DIR=\"/nonexistent\" -DPACKAGE_VERSION=\"fuzz\" $(pkg-config --cflags libconfig openssl libzstd)"
+LIBS="$(pkg-config --libs libconfig openssl libzstd) -ldl -pthread"
 
 mkdir -p "$WORK/plugins" "$WORK/corpus" "$WORK/crashes"
 
@@ -56,6 +57,17 @@ $CC $CFLAGS $SAN -fsanitize=fuzzer -rdynamic -DFUZZ_SEQUENCE -o "$WORK/fuzz_deco
 
 # shellcheck disable=SC2086
 $CC $CFLAGS $SAN -fsanitize=fuzzer -rdynamic -o "$WORK/fuzz_config" "$SRC/fuzz/fuzz_config.c" $core $LIBS
+
+# shellcheck disable=SC2086
+$CC $CFLAGS $SAN -fsanitize=fuzzer -rdynamic -o "$WORK/fuzz_spool" "$SRC/fuzz/fuzz_spool.c" $core $LIBS
+
+if [ "${FUZZ_TARGET:-decode}" = spool ]; then
+	# seeds made by the spool itself (random bytes seldom pass a CRC)
+	mkdir -p "$WORK/spool-corpus"
+	NFC_FUZZ_SPOOL_SEEDS="$WORK/spool-corpus" "$WORK/fuzz_spool"
+	cd "$WORK/crashes"
+	exec "$WORK/fuzz_spool" -max_total_time="$SECS" -max_len=65536 -print_final_stats=1 "$@" "$WORK/spool-corpus"
+fi
 
 if [ "${FUZZ_TARGET:-decode}" = config ]; then
 	mkdir -p "$WORK/config-corpus"

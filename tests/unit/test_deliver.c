@@ -18,7 +18,7 @@
 #include "outq.h"
 
 /* What the mock does on each send(). */
-enum mode { M_ALL, M_PARTIAL, M_RETRY, M_PENDING, M_FATAL, M_PENDING_NEVER };
+enum mode { M_ALL, M_PARTIAL, M_RETRY, M_PENDING, M_FATAL, M_PENDING_NEVER, M_SETTLE_INSIDE };
 
 static struct {
 	pthread_mutex_t lock;
@@ -92,6 +92,21 @@ static int mock_send(void *inst, const char *p, size_t len, uint64_t off, size_t
 		} else {
 			*consumed = len;
 		}
+		break;
+	case M_SETTLE_INSIDE:
+		/* the answer overtakes send()'s return: settled before the core
+		 * has recorded the range as pending (every third one fails once) */
+		*consumed = len;
+		{
+			int fail = M.calls % 3 == 0;
+
+			if (!fail)
+				got_append(p, len);
+			pthread_mutex_unlock(&M.lock);
+			nfc_output_settle(M.ctx, off, len, fail ? NFC_RETRY : NFC_OK);
+			pthread_mutex_lock(&M.lock);
+		}
+		rc = NFC_PENDING;
 		break;
 	case M_PENDING:
 	case M_PENDING_NEVER:
@@ -307,6 +322,22 @@ static void test_pending_settle(void)
 	nfc_ctx_free(ctx);
 }
 
+static void test_settle_inside_send(void)
+{
+	struct nfc_ctx *ctx;
+
+	reset(M_SETTLE_INSIDE);
+	ctx = mock_output();
+	push(ctx, 100, 300);
+	wait_delivered(ctx, 30000, 20);
+	finish(ctx);
+	CU_ASSERT_EQUAL(counter(ctx, NFC_C_OUT_RECORDS), 30000);
+	CU_ASSERT_EQUAL(counter(ctx, NFC_C_OUT_SHUTDOWN_LOST), 0);
+	CU_ASSERT(M.calls > 3);
+	check_stream(30000, 0);
+	nfc_ctx_free(ctx);
+}
+
 static void test_fatal_counts(void)
 {
 	struct nfc_ctx *ctx;
@@ -366,6 +397,7 @@ int main(void)
 		{ "partial sends resume where they stopped", test_partial_sends },
 		{ "NFC_RETRY backs off exponentially with jitter", test_retry_backoff },
 		{ "NFC_PENDING settled out of order, failures offered again", test_pending_settle },
+		{ "a settlement that overtakes send()'s answer", test_settle_inside_send },
 		{ "a permanent failure drops and counts", test_fatal_counts },
 		{ "unsettled at the drain deadline: counted lost", test_shutdown_unsettled },
 		{ NULL, NULL }
