@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "outq.h"
+#include "spool.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 30000
@@ -77,6 +78,7 @@ static struct nfc_chunk *chunk_get(struct nfc_outq *q)
 	c->nmarks = c->counted = 0;
 	c->drop_from = SIZE_MAX;
 	c->off = 0;
+	c->from_spool = 0;
 	return c;
 }
 
@@ -172,11 +174,76 @@ static void count_marks(struct nfc_outq *q, struct nfc_chunk *c, uint64_t low, s
 	}
 }
 
-void nfc_dlv_close(struct nfc_outq *q)
+/* Records of chunk c not counted yet whose bytes end after `from`. */
+static size_t records_after(const struct nfc_chunk *c, size_t from)
 {
+	size_t n = 0;
+
+	for (size_t i = c->counted; i < c->nmarks; i++)
+		if (c->marks[i].end > from)
+			n += c->marks[i].records;
+	return n;
+}
+
+/* Append bytes of `records` records to the spool (lock held, released for
+ * the disk I/O: the chunk is the output thread's alone). */
+static int spill(struct nfc_ctx *out, const char *p, size_t len, size_t records)
+{
+	struct nfc_outq *q = out->q;
+	struct timespec now;
+	int rc, e;
+
+	pthread_mutex_unlock(&q->lock);
+	rc = nfc_spool_append(q->spool, p, len, (uint32_t)records);
+	e = errno;
+	pthread_mutex_lock(&q->lock);
+	if (rc == NFC_OK) {
+		nfc_counter_add(out, NFC_C_OUT_SPOOLED, records);
+		return NFC_OK;
+	}
+	q->spool_blocked_until = nfc_mono_after(1000000000LL);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!q->spool_warned || now.tv_sec - q->spool_warned >= 10) {
+		q->spool_warned = now.tv_sec;
+		if (rc == NFC_ETOOBIG)
+			nfc_log(out, NFC_LOG_WARN, "the spool is full ([core] spool_max): records wait in memory, "
+			        "and beyond the queue they are dropped (queue_overflow)");
+		else
+			nfc_log(out, NFC_LOG_ERR, "cannot write to the spool: %s; records wait in memory, and beyond "
+			        "the queue they are dropped (queue_overflow)", strerror(e));
+	}
+	return rc;
+}
+
+/* Move the open chunk to the spool; NFC_OK when it is there (or empty). */
+static int spill_open(struct nfc_ctx *out)
+{
+	struct nfc_outq *q = out->q;
+	struct nfc_chunk *c = q->open;
+	size_t recs;
+
+	if (!c || c->buf.len == 0)
+		return NFC_OK;
+	recs = records_after(c, 0);
+	if (spill(out, c->buf.data, c->buf.len, recs) < 0)
+		return NFC_ERROR;
+	q->open = NULL;
+	q->chunk_records -= recs;
+	q->chunk_bytes -= c->buf.len;
+	chunk_put(q, c);
+	return NFC_OK;
+}
+
+void nfc_dlv_close(struct nfc_ctx *out)
+{
+	struct nfc_outq *q = out->q;
 	struct nfc_chunk *c = q->open;
 
 	if (!c || (c->buf.len == 0 && c->nmarks == 0))
+		return;
+	/* while the spool holds older records, newer ones queue up behind
+	 * them on disk (in memory only when the spool refuses them) */
+	if (q->spooling && spill_open(out) == NFC_OK)
 		return;
 	q->open = NULL;
 	c->off = q->end_off;
@@ -215,6 +282,11 @@ static void release(struct nfc_ctx *out, struct tally *t)
 		if (!q->head_chunk)
 			q->tail_chunk = NULL;
 		q->chunk_bytes -= c->buf.len;
+		if (c->from_spool) {
+			/* delivered: the spool may forget it */
+			nfc_spool_consume(q->spool);
+			q->spool_loaded = 0;
+		}
 		chunk_put(q, c);
 	}
 }
@@ -305,6 +377,21 @@ int nfc_dlv_empty(const struct nfc_outq *q)
 int nfc_dlv_full(const struct nfc_outq *q)
 {
 	return q->chunk_bytes >= WINDOW_BYTES;
+}
+
+int nfc_dlv_can_take(const struct nfc_outq *q)
+{
+	struct timespec now;
+
+	if (q->chunk_bytes < WINDOW_BYTES)
+		return 1;
+	if (!q->spooling)
+		return 0;
+	/* beyond the window, batches go to the spool: unless it refused one
+	 * less than a second ago (full, or failing) */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > q->spool_blocked_until.tv_sec ||
+	       (now.tv_sec == q->spool_blocked_until.tv_sec && now.tv_nsec >= q->spool_blocked_until.tv_nsec);
 }
 
 /* send() failed for good at stream offset `at` of chunk c: the rest of the
@@ -478,6 +565,10 @@ NFC_EXPORT void nfc_output_settle(struct nfc_ctx *ctx, uint64_t off, size_t len,
 	if (!q)
 		return;
 	pthread_mutex_lock(&q->lock);
+	if (q->closed) { /* after the drain: what it carried is spooled or counted */
+		pthread_mutex_unlock(&q->lock);
+		return;
+	}
 	i = pend_find(q, off, len);
 	if (i == q->npend) {
 		if (q->in_send && off >= q->in_send_off && q->nearly < NFC_MAX_PENDING) {
@@ -505,7 +596,7 @@ void nfc_dlv_lose_all(struct nfc_ctx *out)
 	struct nfc_chunk *c;
 	size_t lost = 0;
 
-	nfc_dlv_close(q);
+	nfc_dlv_close(out);
 	release(out, &t);
 	for (c = q->head_chunk; c; c = c->next)
 		for (size_t i = c->counted; i < c->nmarks; i++)
@@ -520,4 +611,123 @@ void nfc_dlv_lose_all(struct nfc_ctx *out)
 	q->chunk_bytes = q->chunk_records = 0;
 	q->npend = q->nresend = 0;
 	q->send_off = q->end_off;
+	q->closed = 1;
+}
+
+/* Load the spool's oldest chunk as the next to deliver (lock held). */
+static void spool_load(struct nfc_ctx *out)
+{
+	struct nfc_outq *q = out->q;
+	const void *p = NULL;
+	size_t len = 0;
+	uint32_t records = 0;
+	struct nfc_chunk *c;
+	struct nfc_spool_stats before, after;
+	int rc;
+
+	pthread_mutex_unlock(&q->lock);
+	nfc_spool_stats(q->spool, &before);
+	rc = nfc_spool_peek(q->spool, &p, &len, &records);
+	nfc_spool_stats(q->spool, &after);
+	if (after.corrupt_frames > before.corrupt_frames)
+		nfc_log(out, NFC_LOG_WARN, "the spool had %llu corrupt frame(s) (%llu bytes, a damaged file): "
+		        "skipped, their records are lost; the rest is delivered",
+		        (unsigned long long)(after.corrupt_frames - before.corrupt_frames),
+		        (unsigned long long)(after.corrupt_bytes - before.corrupt_bytes));
+	c = rc == 1 ? chunk_get(q) : NULL;
+	if (c && (!nfc_buf_reserve(&c->buf, len) || add_mark(c, 0) < 0)) {
+		chunk_free(c);
+		c = NULL;
+	}
+	if (c) {
+		memcpy(c->buf.data, p, len);
+		c->buf.len = len;
+		c->marks[0].end = len;
+		c->marks[0].records = records;
+		c->from_spool = 1;
+	}
+	pthread_mutex_lock(&q->lock);
+	if (rc == 0) {
+		q->spooling = 0;
+		nfc_log(out, NFC_LOG_INFO, "the spool is empty: delivering from memory again");
+		return;
+	}
+	if (!c) {
+		nfc_log(out, NFC_LOG_ERR, "cannot read the spool (%d): its records wait there", rc);
+		return;
+	}
+	nfc_counter_add(out, NFC_C_OUT_UNSPOOLED, records);
+	c->off = q->end_off;
+	q->end_off += len;
+	if (q->tail_chunk)
+		q->tail_chunk->next = c;
+	else
+		q->head_chunk = c;
+	q->tail_chunk = c;
+	q->chunk_bytes += len;
+	q->chunk_records += records;
+	q->spool_loaded = 1;
+}
+
+void nfc_dlv_spool_step(struct nfc_ctx *out)
+{
+	struct nfc_outq *q = out->q;
+
+	if (!q->spool)
+		return;
+	if (!q->spooling && nfc_dlv_full(q) && q->count) {
+		q->spooling = 1;
+		nfc_log(out, NFC_LOG_INFO, "delivery is behind (%zu MiB encoded waiting): records go to the spool "
+		        "and are delivered from there, in order, when the output catches up", q->chunk_bytes >> 20);
+	}
+	/* The spool's records are newer than anything in memory: load the
+	 * next one only once memory has drained. */
+	if (q->spooling && !q->spool_loaded && !q->head_chunk && !q->npend && !q->nresend)
+		spool_load(out);
+}
+
+void nfc_dlv_spool_all(struct nfc_ctx *out)
+{
+	struct nfc_outq *q = out->q;
+	struct tally t = { 0, 0 };
+	uint64_t low;
+
+	if (!q->spool)
+		return;
+	release(out, &t);
+	if (t.delivered)
+		nfc_counter_add(out, NFC_C_OUT_RECORDS, t.delivered);
+	if (t.dropped)
+		nfc_counter_add(out, NFC_C_OUT_SEND_ERRORS, t.dropped);
+	/* chunks in memory, from the first byte not known delivered */
+	low = low_water(q);
+	for (struct nfc_chunk *c = q->head_chunk; c; c = c->next) {
+		size_t from = low > c->off ? (size_t)(low - c->off) : 0;
+
+		if (c->from_spool) {
+			c->counted = c->nmarks; /* still in the spool, unconsumed */
+			continue;
+		}
+		if (from < c->buf.len && from < c->drop_from &&
+		    spill(out, c->buf.data + from, c->buf.len - from, records_after(c, from)) == NFC_OK)
+			c->counted = c->nmarks;
+	}
+	/* then what was encoded and what still waits in the queue */
+	spill_open(out);
+	while (q->count) {
+		struct nfc_batch *b = q->ring[q->head];
+
+		q->head = (q->head + 1) % q->cap;
+		q->count--;
+		q->records -= b->nrec;
+		q->bytes -= nfc_batch_footprint(b);
+		q->inflight = b->nrec;
+		pthread_mutex_unlock(&q->lock);
+		nfc_dlv_encode(out, b);
+		nfc_batch_put(b);
+		pthread_mutex_lock(&q->lock);
+		if (nfc_dlv_open_len(q) >= NFC_CHUNK_BYTES && spill_open(out) < 0)
+			break;
+	}
+	spill_open(out);
 }

@@ -62,7 +62,8 @@ static int register_builtin(struct nfc_ctx *ctx, enum nfc_plugin_kind kind)
 		"datagrams", "bytes", "records", "malformed", "unknown_version", "kernel_drops", "truncated"
 	};
 	static const char *const out[NFC_C_OUTPUT_NCOUNTERS] = {
-		"records", "bytes", "queue_overflow", "send_errors", "lost_at_shutdown", "refused"
+		"records", "bytes", "queue_overflow", "send_errors", "lost_at_shutdown", "refused", "spooled",
+		"unspooled"
 	};
 	const char *const *names = kind == NFC_KIND_INPUT ? in : kind == NFC_KIND_OUTPUT ? out : NULL;
 	int n = kind == NFC_KIND_INPUT ? NFC_C_INPUT_NCOUNTERS : kind == NFC_KIND_OUTPUT ? NFC_C_OUTPUT_NCOUNTERS : 0;

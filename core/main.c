@@ -24,6 +24,7 @@ struct core_cfg {
 	unsigned long long queue_records;
 	unsigned long long queue_memory;
 	long long drain_timeout;
+	unsigned long long spool_max;
 	int debug;
 };
 
@@ -42,6 +43,8 @@ static const struct nfc_param core_params[] = {
 	  1LL << 40, "memory the records waiting for each output may take" },
 	{ "drain_timeout", NFC_PARAM_INT, "8", 0, offsetof(struct core_cfg, drain_timeout), 0, 3600,
 	  "seconds to keep delivering queued records at shutdown" },
+	{ "spool_max", NFC_PARAM_SIZE, "2G", 0, offsetof(struct core_cfg, spool_max), 0, 1LL << 50,
+	  "disk each output's spool (state_dir/spool/) may take, compressed; 0: no spool" },
 	{ "debug", NFC_PARAM_BOOL, "no", 0, offsetof(struct core_cfg, debug), 0, 0,
 	  "debug logs (also NETFLOW_COLLECTOR_DEBUG=true)" },
 	{ NULL, 0, NULL, 0, 0, 0, 0, NULL }
@@ -451,7 +454,8 @@ static int start_threads(struct nfc_ctx *in)
 static int start_all(struct app *app)
 {
 	struct nfc_outq_cfg qcfg = { app->core.queue_records, app->core.queue_memory,
-	                             (unsigned)app->core.drain_timeout * 1000 };
+	                             (unsigned)app->core.drain_timeout * 1000, app->core.state_dir,
+	                             app->core.spool_max };
 
 	for (size_t i = 0; i < app->ndec; i++) {
 		const struct nfc_decoder_ops *ops = app->dec[i]->plugin->decoder;

@@ -137,7 +137,8 @@ enum {
 /* Built-in counter ids of every output instance. */
 enum {
 	NFC_C_OUT_RECORDS, NFC_C_OUT_BYTES, NFC_C_OUT_OVERFLOW, NFC_C_OUT_SEND_ERRORS,
-	NFC_C_OUT_SHUTDOWN_LOST, NFC_C_OUT_REFUSED, NFC_C_OUTPUT_NCOUNTERS
+	NFC_C_OUT_SHUTDOWN_LOST, NFC_C_OUT_REFUSED, NFC_C_OUT_SPOOLED, NFC_C_OUT_UNSPOOLED,
+	NFC_C_OUTPUT_NCOUNTERS
 };
 
 /* instance.c */
@@ -172,6 +173,8 @@ struct nfc_outq_cfg {
 	size_t queue_records;
 	size_t queue_memory; /* bytes of batches waiting */
 	unsigned drain_timeout_ms;
+	const char *state_dir; /* the spool goes to state_dir/spool/NAME-PLUGIN */
+	uint64_t spool_max;    /* 0: no spool */
 };
 int nfc_output_prepare(struct nfc_ctx *out, const struct nfc_outq_cfg *cfg);
 int nfc_output_start(struct nfc_ctx *out);
@@ -183,6 +186,8 @@ void nfc_output_drain_begin(struct nfc_ctx *out);
 void nfc_output_reopen(struct nfc_ctx *out);
 void nfc_output_drain_and_stop(struct nfc_ctx *out);
 size_t nfc_output_queued(const struct nfc_ctx *out);
+/* Records in the output's disk spool (0 without one). Any thread. */
+uint64_t nfc_output_spool_records(const struct nfc_ctx *out);
 
 /* conn.c */
 int nfc_tls_prepare(struct nfc_ctx *ctx);

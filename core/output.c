@@ -3,6 +3,8 @@
  * plugin. Consuming the queue never waits on a send: while the output backs
  * off, the thread keeps encoding until the delivery window is full. */
 #include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +12,7 @@
 #include "log.h"
 #include "nfc.h"
 #include "outq.h"
+#include "spool.h"
 
 #define RING_MAX (1u << 20)
 #define LINGER_NS 2000000L /* wait this long for more records before a small send */
@@ -43,6 +46,42 @@ struct timespec nfc_mono_after(long long ns)
 	return t;
 }
 
+/* The output's spool, state_dir/spool/NAME-PLUGIN (a plugin change starts
+ * a new one: the bytes are that plugin's encoding). Without it the output
+ * keeps working, its records in memory only. */
+static void spool_open(struct nfc_ctx *out, struct nfc_outq *q, const struct nfc_outq_cfg *cfg)
+{
+	struct nfc_spool_cfg sc = { 0 };
+	struct nfc_spool_stats st;
+	char dir[4096], err[512] = "";
+
+	if (!cfg->spool_max || !cfg->state_dir || !*cfg->state_dir)
+		return;
+	snprintf(dir, sizeof(dir), "%s/spool", cfg->state_dir);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		nfc_log(out, NFC_LOG_WARN, "no disk spool: cannot create %s: %s (set [core] state_dir to a "
+		        "writable directory); records wait in memory only", dir, strerror(errno));
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s/spool/%s-%s", cfg->state_dir, out->name, out->plugin->name);
+	sc.dir = dir;
+	sc.max_bytes = cfg->spool_max;
+	if (nfc_spool_open(&q->spool, &sc, err, sizeof(err)) < 0) {
+		nfc_log(out, NFC_LOG_WARN, "no disk spool: %s; records wait in memory only", err);
+		q->spool = NULL;
+		return;
+	}
+	nfc_spool_stats(q->spool, &st);
+	if (err[0])
+		nfc_log(out, st.corrupt_frames || st.torn_tails || st.foreign_files ? NFC_LOG_WARN : NFC_LOG_INFO,
+		        "spool %s: %s", dir, err);
+	if (st.chunks) {
+		q->spooling = 1;
+		nfc_log(out, NFC_LOG_INFO, "%llu records in the spool from before are delivered first",
+		        (unsigned long long)st.records);
+	}
+}
+
 int nfc_output_prepare(struct nfc_ctx *out, const struct nfc_outq_cfg *cfg)
 {
 	struct nfc_outq *q = calloc(1, sizeof(*q));
@@ -63,6 +102,7 @@ int nfc_output_prepare(struct nfc_ctx *out, const struct nfc_outq_cfg *cfg)
 	if (!q->ring)
 		goto fail;
 	nfc_dlv_init(q);
+	spool_open(out, q, cfg);
 	pthread_mutex_init(&q->lock, NULL);
 	/* Waits are measured on the monotonic clock: a step of the wall
 	 * clock (NTP) must not stretch a backoff or an idle wait. */
@@ -163,6 +203,16 @@ size_t nfc_output_queued(const struct nfc_ctx *out)
 	return n;
 }
 
+uint64_t nfc_output_spool_records(const struct nfc_ctx *out)
+{
+	struct nfc_spool_stats st;
+
+	if (!out->q || !out->q->spool)
+		return 0;
+	nfc_spool_stats(out->q->spool, &st);
+	return st.records;
+}
+
 /* More than half of the record or the memory bound is waiting. */
 static int over_half(const struct nfc_outq *q)
 {
@@ -217,14 +267,15 @@ static void take_batch(struct nfc_ctx *out, struct timespec *linger_until)
 	q->inflight = b->nrec;
 	if (q->room_waiters)
 		pthread_cond_broadcast(&q->room);
+	/* while spooling, latency does not matter: full chunks compress better */
 	if (nfc_dlv_open_len(q) == 0)
-		*linger_until = nfc_mono_after(LINGER_NS);
+		*linger_until = nfc_mono_after(q->spooling ? 1000000000LL : LINGER_NS);
 	pthread_mutex_unlock(&q->lock);
 	nfc_dlv_encode(out, b);
 	nfc_batch_put(b);
 	pthread_mutex_lock(&q->lock);
 	if (nfc_dlv_open_len(q) >= NFC_CHUNK_BYTES)
-		nfc_dlv_close(q);
+		nfc_dlv_close(out);
 }
 
 static void *output_thread(void *arg)
@@ -232,7 +283,7 @@ static void *output_thread(void *arg)
 	struct nfc_ctx *out = arg;
 	struct nfc_outq *q = out->q;
 	const struct nfc_output_ops *ops = out->plugin->output;
-	struct timespec linger_until = { 0, 0 };
+	struct timespec linger_until = { 0, 0 }, spool_at = { 0, 0 }, synced = { 0, 0 };
 
 	nfc_thread_slot = q->slot;
 	pthread_mutex_lock(&q->lock);
@@ -241,7 +292,7 @@ static void *output_thread(void *arg)
 
 		if (atomic_exchange(&q->reopen, 0) && ops->reopen) {
 			/* what is encoded goes to the old file first */
-			nfc_dlv_close(q);
+			nfc_dlv_close(out);
 			nfc_dlv_pump(out);
 			pthread_mutex_unlock(&q->lock);
 			ops->reopen(out->inst);
@@ -249,19 +300,39 @@ static void *output_thread(void *arg)
 		}
 		if (q->draining && past(&q->deadline))
 			break;
+		if (q->draining && q->spool) {
+			/* SIGTERM: deliver for three quarters of drain_timeout, then
+			 * (at once if the output is failing or already behind) put
+			 * what is left on disk for the next start */
+			if (!spool_at.tv_sec)
+				spool_at = nfc_mono_after((long long)q->drain_timeout_ms * 750000LL);
+			if ((q->backoff_ms || q->spooling || past(&spool_at)) &&
+			    !(q->count == 0 && nfc_dlv_empty(q) && q->npend == 0)) {
+				nfc_dlv_spool_all(out);
+				break;
+			}
+		}
+		nfc_dlv_spool_step(out);
+		if (q->spooling && past(&synced)) {
+			/* what went to the spool is made durable once a second */
+			pthread_mutex_unlock(&q->lock);
+			nfc_spool_sync(q->spool);
+			pthread_mutex_lock(&q->lock);
+			synced = nfc_mono_after(1000000000LL);
+		}
 		if (nfc_dlv_ready(q) || q->settled) {
 			q->settled = 0;
 			nfc_dlv_pump(out); /* offers, and frees what is settled */
 			continue;
 		}
-		if (q->count && !nfc_dlv_full(q)) {
+		if (q->count && nfc_dlv_can_take(q)) {
 			take_batch(out, &linger_until);
 			continue;
 		}
 		/* Light traffic: a small chunk waits up to LINGER_NS for more
 		 * batches, then goes out as it is. */
 		if (nfc_dlv_open_len(q) && (q->draining || q->count || past(&linger_until))) {
-			nfc_dlv_close(q);
+			nfc_dlv_close(out);
 			continue;
 		}
 		if (q->draining && q->count == 0 && nfc_dlv_empty(q) && q->npend == 0)
@@ -275,6 +346,8 @@ static void *output_thread(void *arg)
 			earliest(&until, &linger_until);
 		if (q->draining)
 			earliest(&until, &q->deadline);
+		if (q->draining && spool_at.tv_sec)
+			earliest(&until, &spool_at);
 		if (pthread_cond_timedwait(&q->cond, &q->lock, &until) == ETIMEDOUT && ops->idle &&
 		    until.tv_sec == idle_at.tv_sec && until.tv_nsec == idle_at.tv_nsec && !q->count &&
 		    nfc_dlv_empty(q) && !q->draining) {
@@ -365,6 +438,8 @@ void nfc_output_drain_and_stop(struct nfc_ctx *out)
 		out->plugin->output->stop(out->inst);
 	out->started = 0;
 	nfc_dlv_free(q);
+	if (q->spool && nfc_spool_close(q->spool) < 0)
+		nfc_log(out, NFC_LOG_ERR, "the spool could not be synced at exit: %s", strerror(errno));
 	free(q->ring);
 	pthread_mutex_destroy(&q->lock);
 	pthread_cond_destroy(&q->cond);

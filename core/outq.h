@@ -27,6 +27,7 @@ struct nfc_chunk {
 	struct nfc_mark *marks;
 	size_t nmarks, capmarks;
 	size_t counted;   /* marks already counted (delivered or dropped) */
+	int from_spool;   /* the spool's oldest chunk: consumed there once delivered */
 	size_t drop_from; /* bytes from here on were dropped (SIZE_MAX: none) */
 };
 
@@ -92,6 +93,15 @@ struct nfc_outq {
 	struct timespec failing_since; /* first failure of the current outage (tv_sec 0: none) */
 	size_t failures;               /* failed attempts of the current outage */
 	int settled;                   /* a range settled: release what it frees */
+	/* The disk spool (NULL: none). While `spooling`, closed chunks go to
+	 * the spool, which then holds newer records than memory; its oldest
+	 * chunk is loaded back (one at a time) once memory has drained. */
+	struct nfc_spool *spool;
+	int spooling;
+	int spool_loaded;      /* a from_spool chunk is in memory */
+	int closed;            /* delivery ended: late settlements are ignored */
+	time_t spool_warned;   /* last spool failure warning (monotonic s) */
+	struct timespec spool_blocked_until; /* the spool refused a chunk: try again then */
 };
 
 /* CLOCK_MONOTONIC now plus `ns` nanoseconds (the clock of q->cond). */
@@ -104,8 +114,8 @@ void nfc_dlv_free(struct nfc_outq *q);
 void nfc_dlv_encode(struct nfc_ctx *out, const struct nfc_batch *b);
 /* Bytes in the open chunk. */
 size_t nfc_dlv_open_len(const struct nfc_outq *q);
-/* Make the open chunk sendable (lock held). */
-void nfc_dlv_close(struct nfc_outq *q);
+/* Make the open chunk sendable, or spool it while spooling (lock held). */
+void nfc_dlv_close(struct nfc_ctx *out);
 /* Offer what can be sent to send(), until it is all offered, the window of
  * pending ranges is full or the output backs off (lock held; released
  * around each send()). Frees what is delivered. */
@@ -116,7 +126,17 @@ int nfc_dlv_ready(const struct nfc_outq *q);
 int nfc_dlv_empty(const struct nfc_outq *q);
 /* The chunks hold as many bytes as the window allows. Lock held. */
 int nfc_dlv_full(const struct nfc_outq *q);
+/* A batch may be taken off the queue now: the window has room, or batches
+ * go to a spool that takes them. Lock held. */
+int nfc_dlv_can_take(const struct nfc_outq *q);
 /* Count what was never delivered as lost at shutdown, free it (lock held). */
 void nfc_dlv_lose_all(struct nfc_ctx *out);
+/* Spool: move closed chunks to disk while spooling, start spooling when
+ * memory is full, load the oldest spooled chunk when memory has drained,
+ * stop when the spool is empty (output thread, lock held; released around
+ * disk I/O). */
+void nfc_dlv_spool_step(struct nfc_ctx *out);
+/* Shutdown: write everything not delivered to the spool (lock held). */
+void nfc_dlv_spool_all(struct nfc_ctx *out);
 
 #endif

@@ -34,7 +34,8 @@ void nfc_stats_log(struct nfc_ctx **inst, size_t n)
 			                        ctx->counter_names[c],
 			                        (unsigned long long)nfc_counter_read(ctx, c));
 		if (ctx->q && len < sizeof(line))
-			len += (size_t)snprintf(line + len, sizeof(line) - len, " queued=%zu", nfc_output_queued(ctx));
+			len += (size_t)snprintf(line + len, sizeof(line) - len, " queued=%zu spool=%llu",
+			                        nfc_output_queued(ctx), (unsigned long long)nfc_output_spool_records(ctx));
 		if (len < sizeof(line))
 			append_status(ctx, line + len, sizeof(line) - len);
 		nfc_log(ctx, NFC_LOG_INFO, "stats: %s", line);
