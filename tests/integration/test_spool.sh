@@ -9,7 +9,10 @@
 # 3. a spool file corrupted on disk: reported at start, the frame skipped,
 #    every other record delivered;
 # 4. a full spool (spool_max tiny): counted and logged, the daemon keeps
-#    running and delivers again when the intake returns.
+#    running and delivers again when the intake returns;
+# 5. a full disk under the spool (a 96 KiB tmpfs as state_dir, in a mount
+#    namespace of the daemon's own): ENOSPC logged, the daemon keeps
+#    running, the invariant holds.
 # The loss invariant holds in each run: decoded + restored from the spool =
 # delivered + spooled + every counted loss.
 . "${NFC_SRCDIR:?run through make check}/tests/integration/lib.sh"
@@ -152,4 +155,26 @@ stop_daemon
 invariant "$TMP/run6.log"
 [ "$(counter "$TMP/run6.log" forwarder queue_overflow)" -gt 0 ] || fail "phase 4: no overflow counted with a full spool"
 [ "$(wc -l <"$TMP/main.out")" -gt "$before" ] || fail "phase 4: nothing delivered after the intake returned"
-echo "PASS: outage, restart during an outage, a corrupt spool file and a full spool: nothing lost uncounted"
+
+# 5. a full disk: ENOSPC
+stop_intake main
+mkdir "$TMP/full"
+daemon_config "$TMP/full.ini" "$FWD" "state_dir=$TMP/full
+drain_timeout=2
+queue_records=4096"
+unshare -m -- sh -c 'mount -t tmpfs -o size=96k,mode=0700 tmpfs "$1" && exec "$2" -c "$3"' sh "$TMP/full" \
+	"$NFC_BIN" "$TMP/full.ini" >"$TMP/run7.out" 2>"$TMP/run7.log" &
+NFC_PID=$!
+NFC_PIDS="$NFC_PIDS $NFC_PID"
+wait_for "running" "$TMP/run7.log"
+send_v5 300000 2500 30 "$TMP/expected7"
+wait_for "cannot write to the spool: No space left on device" "$TMP/run7.log" 30
+kill -0 "$NFC_PID" || fail "the daemon died on a full disk"
+start_intake main "$TLS_PORT" good
+before=$(wc -l <"$TMP/main.out")
+n=300
+while [ "$(wc -l <"$TMP/main.out")" -le "$before" ] && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+[ "$n" -gt 0 ] || fail "phase 5: nothing delivered after the intake returned"
+stop_daemon
+invariant "$TMP/run7.log"
+echo "PASS: outage, restart during an outage, a corrupt spool file, a full spool and a full disk: nothing lost uncounted"
