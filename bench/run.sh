@@ -178,6 +178,8 @@ finish_nfc() {
 		prev=$cur; n=$((n - 1))
 	done
 	CPU1=$(cpu_ticks "$RPID")
+	# the daemon's peak resident memory over the trial
+	RSS_MIB=$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$RPID/status" 2>/dev/null)
 	kill -TERM "$RPID"; wait "$RPID"; RPID=""
 	if [ "$1" = sekoia ]; then
 		sleep 1.1
@@ -207,6 +209,8 @@ start_nfcapd() {
 finish_nfcapd() {
 	sleep 1
 	CPU1=$(cpu_ticks "$RPID")
+	# the daemon's peak resident memory over the trial
+	RSS_MIB=$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$RPID/status" 2>/dev/null)
 	kill -TERM "$RPID"; wait "$RPID"; RPID=""
 	GOT=$(sed -n 's/.*Flows: \([0-9]*\),.*/\1/p' "$T/nfcapd.log" | tail -1)
 }
@@ -275,11 +279,11 @@ trial() {
 	case $rx in
 	nfc-file)
 		finish_nfc file
-		note=$(nfc_overflow_note) ;;
+		note="rss ${RSS_MIB:-?} MiB $(nfc_overflow_note)" ;;
 	nfc-sekoia)
 		finish_nfc sekoia
-		note=$(awk -v c="$(($(cpu_ticks "$SPID") - SINK0))" -v hz="$HZ" -v s="$SECS" \
-			'BEGIN { printf "sink %.0f%%", c / hz / s * 100 }')
+		note=$(awk -v c="$(($(cpu_ticks "$SPID") - SINK0))" -v hz="$HZ" -v s="$SECS" -v rss="${RSS_MIB:-?}" \
+			'BEGIN { printf "rss %s MiB, sink %.0f%%", rss, c / hz / s * 100 }')
 		stop_sink ;;
 	nfcapd) finish_nfcapd ;;
 	nfacctd) finish_nfacctd ;;
