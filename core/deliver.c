@@ -715,12 +715,8 @@ void nfc_dlv_spool_all(struct nfc_ctx *out)
 	/* then what was encoded and what still waits in the queue */
 	spill_open(out);
 	while (q->count) {
-		struct nfc_batch *b = q->ring[q->head];
+		struct nfc_batch *b = nfc_outq_pop(q);
 
-		q->head = (q->head + 1) % q->cap;
-		q->count--;
-		q->records -= b->nrec;
-		q->bytes -= nfc_batch_footprint(b);
 		q->inflight = b->nrec;
 		pthread_mutex_unlock(&q->lock);
 		nfc_dlv_encode(out, b);

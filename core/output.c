@@ -238,6 +238,19 @@ NFC_EXPORT void nfc_worker_throttle(struct nfc_worker *w)
 	}
 }
 
+struct nfc_batch *nfc_outq_pop(struct nfc_outq *q)
+{
+	struct nfc_batch *b = q->ring[q->head];
+
+	q->head = (q->head + 1) % q->cap;
+	q->count--;
+	q->records -= b->nrec;
+	q->bytes -= nfc_batch_footprint(b);
+	if (q->room_waiters)
+		pthread_cond_broadcast(&q->room);
+	return b;
+}
+
 static int past(const struct timespec *t)
 {
 	struct timespec now;
@@ -258,15 +271,9 @@ static void earliest(struct timespec *t, const struct timespec *u)
 static void take_batch(struct nfc_ctx *out, struct timespec *linger_until)
 {
 	struct nfc_outq *q = out->q;
-	struct nfc_batch *b = q->ring[q->head];
+	struct nfc_batch *b = nfc_outq_pop(q);
 
-	q->head = (q->head + 1) % q->cap;
-	q->count--;
-	q->records -= b->nrec;
-	q->bytes -= nfc_batch_footprint(b);
 	q->inflight = b->nrec;
-	if (q->room_waiters)
-		pthread_cond_broadcast(&q->room);
 	/* while spooling, latency does not matter: full chunks compress better */
 	if (nfc_dlv_open_len(q) == 0)
 		*linger_until = nfc_mono_after(q->spooling ? 1000000000LL : LINGER_NS);
@@ -360,12 +367,8 @@ static void *output_thread(void *arg)
 	 * is lost, and counted. */
 	nfc_dlv_lose_all(out);
 	while (q->count) {
-		struct nfc_batch *b = q->ring[q->head];
+		struct nfc_batch *b = nfc_outq_pop(q);
 
-		q->head = (q->head + 1) % q->cap;
-		q->count--;
-		q->records -= b->nrec;
-		q->bytes -= nfc_batch_footprint(b);
 		nfc_counter_add(out, NFC_C_OUT_SHUTDOWN_LOST, b->nrec);
 		nfc_batch_put(b);
 	}

@@ -106,6 +106,9 @@ struct nfc_outq {
 
 /* CLOCK_MONOTONIC now plus `ns` nanoseconds (the clock of q->cond). */
 struct timespec nfc_mono_after(long long ns);
+/* Take the oldest batch off the ring (lock held, q->count > 0), waking an
+ * input that waits for room. */
+struct nfc_batch *nfc_outq_pop(struct nfc_outq *q);
 
 /* deliver.c */
 void nfc_dlv_init(struct nfc_outq *q);

@@ -366,25 +366,32 @@ static void *http_thread(void *arg)
 	return NULL;
 }
 
+/* What every handle of this output sets: where, how long, which trust. */
+static void easy_common(CURL *e, const char *url, char *err, long timeout, long connect_timeout, int verify,
+                        const char *ca_file)
+{
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, err);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, timeout);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, connect_timeout);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
+	if (ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, ca_file);
+}
+
 static int setup_easy(struct http *h, struct http_req *r, const char *ca_file, int verify)
 {
 	r->easy = curl_easy_init();
 	if (!r->easy)
 		return NFC_ENOMEM;
-	curl_easy_setopt(r->easy, CURLOPT_URL, h->target);
+	easy_common(r->easy, h->target, r->err, (long)h->timeout, 10L, verify, ca_file);
 	curl_easy_setopt(r->easy, CURLOPT_POST, 1L);
 	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, h->headers);
 	curl_easy_setopt(r->easy, CURLOPT_PRIVATE, (char *)r);
-	curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->err);
-	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT, (long)h->timeout);
-	curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
-	curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
-	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "https,http");
 	curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPALIVE, 1L);
-	if (ca_file)
-		curl_easy_setopt(r->easy, CURLOPT_CAINFO, ca_file);
 	return NFC_OK;
 }
 
@@ -554,15 +561,7 @@ static int http_diagnose(void *inst, struct nfc_ctx *ctx, unsigned flags)
 		return NFC_ENOMEM;
 	}
 	nfc_diag(ctx, NFC_DIAG_INFO, "destination", NULL, "%s", target);
-	curl_easy_setopt(e, CURLOPT_URL, target);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, err);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT, DIAG_TIMEOUT_S);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, DIAG_TIMEOUT_S);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
-	if (ca_file)
-		curl_easy_setopt(e, CURLOPT_CAINFO, ca_file);
+	easy_common(e, target, err, DIAG_TIMEOUT_S, DIAG_TIMEOUT_S, verify, ca_file);
 	if (!verify)
 		nfc_diag(ctx, NFC_DIAG_WARN, "TLS verification", "remove tls_verify=no outside a lab",
 		         "tls_verify=no: any certificate is accepted");
@@ -599,14 +598,7 @@ static int http_diagnose(void *inst, struct nfc_ctx *ctx, unsigned flags)
 		}
 		strcpy(body + n, "\"]}");
 	}
-	curl_easy_setopt(e, CURLOPT_URL, target);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, err);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT, DIAG_TIMEOUT_S);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
-	if (ca_file)
-		curl_easy_setopt(e, CURLOPT_CAINFO, ca_file);
+	easy_common(e, target, err, DIAG_TIMEOUT_S, DIAG_TIMEOUT_S, verify, ca_file);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
 	hdrs = curl_slist_append(NULL, "Content-Type: application/json");
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
