@@ -24,9 +24,21 @@ RUN apt-get update \
  && mkdir -p /app /var/lib/netflow-concentrator \
  && chown netflow /var/lib/netflow-concentrator
 COPY --from=build /out/ /
+LABEL org.opencontainers.image.title="netflow-concentrator" \
+      org.opencontainers.image.description="NetFlow v5/v9 and IPFIX concentrator forwarding every flow record to the Sekoia.io intake" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="0.1.0"
 USER netflow
 WORKDIR /app
 ENV NETFLOW_COLLECTOR_DEBUG=false
 EXPOSE 2055/udp
+# Templates and the disk spool: kept across restarts and re-creations of
+# the container (docker-compose.yml names the volume).
+VOLUME ["/var/lib/netflow-concentrator"]
+# The daemon's own health (netflow-concentrator --health): running, an input
+# receiving, no output failing to deliver for more than [core]
+# health_fail_after (300 s), from the file it rewrites every second.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
+  CMD ["/usr/bin/netflow-concentrator", "-c", "/app/configuration.ini", "--health"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/netflow-concentrator", "-c", "/app/configuration.ini"]

@@ -10,6 +10,7 @@
 
 #include "conf.h"
 #include "loader.h"
+#include "health.h"
 #include "log.h"
 #include "nfc.h"
 
@@ -25,6 +26,7 @@ struct core_cfg {
 	unsigned long long queue_memory;
 	long long drain_timeout;
 	unsigned long long spool_max;
+	long long health_fail_after;
 	int debug;
 };
 
@@ -45,6 +47,8 @@ static const struct nfc_param core_params[] = {
 	  "seconds to keep delivering queued records at shutdown" },
 	{ "spool_max", NFC_PARAM_SIZE, "2G", 0, offsetof(struct core_cfg, spool_max), 0, 1LL << 50,
 	  "disk each output's spool (state_dir/spool/) may take, compressed; 0: no spool" },
+	{ "health_fail_after", NFC_PARAM_INT, "300", 0, offsetof(struct core_cfg, health_fail_after), 1, 86400,
+	  "seconds an output may fail to deliver before --health reports the daemon unhealthy" },
 	{ "debug", NFC_PARAM_BOOL, "no", 0, offsetof(struct core_cfg, debug), 0, 0,
 	  "debug logs (also NETFLOW_COLLECTOR_DEBUG=true)" },
 	{ NULL, 0, NULL, 0, 0, 0, 0, NULL }
@@ -302,7 +306,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	        "Usage: netflow-concentrator [-c FILE] [-t|--check-config] [--test-connection\n"
-	        "                            [--send-test-event]] [--list-plugins] [-V] [-h]\n"
+	        "                            [--send-test-event]] [--health] [--list-plugins] [-V] [-h]\n"
 	        "Receive NetFlow v5/v9 and IPFIX over UDP and forward every flow record to the\n"
 	        "Sekoia.io intake (RFC 5424 over TLS) or another output plugin.\n\n"
 	        "  -c, --config FILE   configuration file (default %s/configuration.ini)\n"
@@ -314,6 +318,8 @@ static void usage(FILE *f)
 	        "                      nothing is sent to the intake\n"
 	        "      --send-test-event\n"
 	        "                      with --test-connection: also send one test event\n"
+	        "      --health        whether the running daemon receives and delivers (exit 0)\n"
+	        "                      or not (exit 1), from its state_dir/health\n"
 	        "      --list-plugins  list the plugins and their parameters\n"
 	        "  -V, --version       print the version\n"
 	        "  -h, --help          this help\n\n"
@@ -607,6 +613,8 @@ static void run(struct app *app, const sigset_t *sigs)
 		if (!ended || now.tv_sec > next_tick.tv_sec ||
 		    (now.tv_sec == next_tick.tv_sec && now.tv_nsec >= next_tick.tv_nsec)) {
 			tick_decoders(app);
+			nfc_health_write(app->core.state_dir, app->out, app->nout,
+			                 workers - atomic_load(&workers_ended));
 			next_tick = now;
 			next_tick.tv_sec++;
 		}
@@ -631,13 +639,14 @@ int main(int argc, char **argv)
 		{ "list-plugins", no_argument, NULL, 'L' },
 		{ "test-connection", no_argument, NULL, 'T' },
 		{ "send-test-event", no_argument, NULL, 'E' },
+		{ "health", no_argument, NULL, 'H' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *path = NFC_SYSCONF_DIR "/configuration.ini";
 	const char *env = getenv("NETFLOW_COLLECTOR_DEBUG");
-	int check = 0, list = 0, explicit_path = 0, opt, debug = 0, test = 0, test_event = 0;
+	int check = 0, list = 0, explicit_path = 0, opt, debug = 0, test = 0, test_event = 0, health = 0;
 	struct app app;
 	sigset_t sigs;
 	char err[1024];
@@ -650,13 +659,14 @@ int main(int argc, char **argv)
 		case 'L': list = 1; break;
 		case 'T': test = 1; break;
 		case 'E': test_event = 1; break;
+		case 'H': health = 1; break;
 		case 'V': printf("netflow-concentrator %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, NFC_ABI_MAJOR,
 		                 NFC_ABI_MINOR); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind < argc || (test_event && !test) || (test && (check || list))) {
+	if (optind < argc || (test_event && !test) || (test && (check || list)) || (health && (test || check || list))) {
 		usage(stderr);
 		return 2;
 	}
@@ -686,6 +696,12 @@ int main(int argc, char **argv)
 	}
 	if (app.core.debug)
 		nfc_log_set_debug(1);
+	if (health) {
+		int rc = nfc_health_check(app.core.state_dir, (long)app.core.health_fail_after);
+
+		free_all(&app);
+		return rc;
+	}
 	if (test) {
 		int rc;
 
@@ -726,6 +742,7 @@ int main(int argc, char **argv)
 	}
 	nfc_log_core(NFC_LOG_INFO, "running");
 	run(&app, &sigs);
+	nfc_health_remove(app.core.state_dir);
 	stop_all(&app);
 	log_stats(&app);
 	if (atomic_load(&input_failed)) {

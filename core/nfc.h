@@ -186,6 +186,8 @@ void nfc_output_drain_begin(struct nfc_ctx *out);
 void nfc_output_reopen(struct nfc_ctx *out);
 void nfc_output_drain_and_stop(struct nfc_ctx *out);
 size_t nfc_output_queued(const struct nfc_ctx *out);
+/* Seconds the output's deliveries have been failing (0: delivering). */
+long nfc_output_failing_for(const struct nfc_ctx *out);
 /* Records in the output's disk spool (0 without one). Any thread. */
 uint64_t nfc_output_spool_records(const struct nfc_ctx *out);
 

@@ -203,6 +203,22 @@ size_t nfc_output_queued(const struct nfc_ctx *out)
 	return n;
 }
 
+long nfc_output_failing_for(const struct nfc_ctx *out)
+{
+	struct nfc_outq *q = out->q;
+	struct timespec now;
+	long s = 0;
+
+	if (!q)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&q->lock);
+	if (q->failing_since.tv_sec)
+		s = (long)(now.tv_sec - q->failing_since.tv_sec);
+	pthread_mutex_unlock(&q->lock);
+	return s;
+}
+
 uint64_t nfc_output_spool_records(const struct nfc_ctx *out)
 {
 	struct nfc_spool_stats st;
