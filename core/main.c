@@ -592,6 +592,8 @@ static void run(struct app *app, const sigset_t *sigs)
 	clock_gettime(CLOCK_MONOTONIC, &next_stats);
 	next_tick = next_stats;
 	next_stats.tv_sec += interval;
+	/* healthy from the first second, not after it */
+	nfc_health_write(app->core.state_dir, app->out, app->nout, workers);
 	for (;;) {
 		/* Once the inputs ended, look at the queues more often. */
 		struct timespec ts = { ended ? 0 : 1, ended ? 50000000L : 0 }, now;

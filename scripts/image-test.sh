@@ -14,7 +14,7 @@ done
 P="podman --storage-driver vfs --runtime runc"
 RUN="$P run --rm --network host --ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
 work=$(mktemp -d "${TMPDIR:-/tmp}/nfc-image.XXXXXX")
-trap 'rm -rf "$work"; $P rm -f nfc-image-test >/dev/null 2>&1 || true' EXIT
+trap 'rm -rf "$work"; $P rm -f nfc-image-test nfc-image-test2 >/dev/null 2>&1; $P volume rm -f nfc-image-state >/dev/null 2>&1 || true' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 if ! $P image exists localhost/debian:bookworm-slim; then
@@ -24,10 +24,17 @@ if ! $P image exists localhost/debian:bookworm-slim; then
 fi
 mkdir -p "$work/ctx"
 git ls-files -z | xargs -0 cp --parents -t "$work/ctx"
-$P build --isolation chroot --network host --build-arg BASE=localhost/debian:bookworm-slim \
+# --format docker: the OCI format has no HEALTHCHECK
+$P build --format docker --isolation chroot --network host --build-arg BASE=localhost/debian:bookworm-slim \
 	-t localhost/netflow-concentrator:test "$work/ctx" >"$work/build.log" 2>&1 ||
 	{ tail -30 "$work/build.log"; fail "image build"; }
 echo "ok: image built"
+$P image inspect localhost/netflow-concentrator:test --format '{{json .Config.Healthcheck}} {{json .Config.Volumes}} {{json .Config.Labels}}' \
+	>"$work/inspect" || fail "image inspect"
+grep -q -- '--health' "$work/inspect" || fail "no HEALTHCHECK running --health: $(cat "$work/inspect")"
+grep -q '/var/lib/netflow-concentrator' "$work/inspect" || fail "the state directory is not a volume"
+grep -q 'org.opencontainers.image.title' "$work/inspect" || fail "no OCI labels"
+echo "ok: HEALTHCHECK, state volume and OCI labels declared"
 
 $RUN localhost/netflow-concentrator:test >"$work/none.out" 2>&1 && fail "started without a configuration"
 grep -q "/app/configuration.ini: cannot open the configuration file" "$work/none.out" || fail "missing file message"
@@ -41,9 +48,10 @@ grep -q "configuration.ini:13: \[forwarder\] intake_key: is still the placeholde
 echo "ok: refuses the guide's placeholder key, naming the line"
 
 sed 's/<intake_key>/Key0123456789secret/' "$src/configuration.ini" > "$work/key.ini"
-printf '[output copy]\nplugin=file\npath=-\n' >> "$work/key.ini"; chmod 644 "$work/key.ini"
+printf '[output copy]\nplugin=file\npath=-\n[core]\nhealth_fail_after=5\n' >> "$work/key.ini"; chmod 644 "$work/key.ini"
+$P volume rm -f nfc-image-state >/dev/null 2>&1 || true
 $RUN --name nfc-image-test -e NETFLOW_COLLECTOR_DEBUG=true -v "$work/key.ini:/app/configuration.ini:ro" \
-	localhost/netflow-concentrator:test >"$work/run.out" 2>"$work/run.err" &
+	-v nfc-image-state:/var/lib/netflow-concentrator localhost/netflow-concentrator:test >"$work/run.out" 2>"$work/run.err" &
 n=0; until grep -q running "$work/run.err" 2>/dev/null; do n=$((n + 1)); [ $n -lt 120 ] || fail "did not start"; sleep 0.5; done
 grep -q "DEBUG" "$work/run.err" || fail "NETFLOW_COLLECTOR_DEBUG=true did not turn on debug logs"
 python3 - <<'X'
@@ -54,8 +62,23 @@ socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(
     struct.pack("!HHIIIIBBH", 5, 5, 1000, 1700000000, 0, 0, 0, 0, 0) + recs, ("127.0.0.1", 2055))
 X
 n=0; until [ "$(grep -c IPV4_SRC_ADDR "$work/run.out")" = 5 ]; do n=$((n + 1)); [ $n -lt 40 ] || fail "records"; sleep 0.25; done
+# the intake (intake.sekoia.io) is unreachable from here: healthy while the
+# forwarder retries, unhealthy once it has failed longer than 5 s
+$P healthcheck run nfc-image-test >"$work/health1" 2>&1 || fail "unhealthy at once: $(cat "$work/health1")"
+sleep 7
+$P healthcheck run nfc-image-test >"$work/health2" 2>&1 && fail "still healthy with the intake unreachable"
+echo "ok: HEALTHCHECK healthy, then unhealthy when the intake is unreachable"
 $P stop -t 15 nfc-image-test >/dev/null
 grep -q "Key0123456789secret" "$work/run.err" && fail "the intake key was logged"
 grep -q "stopped" "$work/run.err" || fail "no clean stop"
-echo "ok: records flow, debug logs on, clean stop, key never logged"
+grep -q "spooled=5" "$work/run.err" || fail "the 5 undelivered records were not spooled at SIGTERM: $(grep stats "$work/run.err")"
+echo "ok: records flow, debug logs on, clean stop, key never logged, undelivered records spooled"
+# a new container on the same volume sends the spool first
+$RUN --name nfc-image-test2 -v "$work/key.ini:/app/configuration.ini:ro" -v nfc-image-state:/var/lib/netflow-concentrator \
+	localhost/netflow-concentrator:test >"$work/run2.out" 2>"$work/run2.err" &
+n=0; until grep -q running "$work/run2.err" 2>/dev/null; do n=$((n + 1)); [ $n -lt 120 ] || fail "did not start again: $(cat "$work/run2.err")"; sleep 0.5; done
+grep -q "5 records in the spool from before are delivered first" "$work/run2.err" || fail "the spool was not kept: $(cat "$work/run2.err")"
+$P stop -t 15 nfc-image-test2 >/dev/null
+$P volume rm -f nfc-image-state >/dev/null 2>&1 || true
+echo "ok: a restart keeps the spool (the state volume)"
 echo "PASS: image"
