@@ -264,8 +264,8 @@ static void test_partial_sends(void)
 	push(ctx, 20, 50);
 	wait_delivered(ctx, 1000, 10);
 	CU_ASSERT_EQUAL(counter(ctx, NFC_C_OUT_RECORDS), 1000);
+	finish(ctx); /* the output thread has ended: M is ours */
 	CU_ASSERT(M.calls > 100); /* 7 bytes a call */
-	finish(ctx);
 	check_stream(1000, 1);
 	CU_ASSERT_EQUAL(counter(ctx, NFC_C_OUT_SHUTDOWN_LOST), 0);
 	nfc_ctx_free(ctx);
@@ -286,6 +286,7 @@ static void test_retry_backoff(void)
 	push(ctx, 4, 100);
 	wait_delivered(ctx, 400, 10);
 	CU_ASSERT_EQUAL(counter(ctx, NFC_C_OUT_RECORDS), 400);
+	finish(ctx); /* the output thread has ended: M is ours */
 	/* waits of 100, 200, 400, 800 ms, each jittered into its second half */
 	CU_ASSERT_FATAL(M.calls >= 5);
 	for (int i = 1; i <= 4; i++) {
@@ -294,7 +295,6 @@ static void test_retry_backoff(void)
 		CU_ASSERT(got >= want / 2 - 5);
 		CU_ASSERT(got <= want + 250); /* a loaded machine wakes late, never early */
 	}
-	finish(ctx);
 	check_stream(400, 1);
 	nfc_ctx_free(ctx);
 }
@@ -379,8 +379,16 @@ static void test_shutdown_unsettled(void)
 	reset(M_PENDING_NEVER);
 	ctx = mock_output();
 	push(ctx, 10, 100);
-	for (int i = 0; i < 500 && M.npend == 0; i++)
+	for (int i = 0; i < 500; i++) {
+		size_t n;
+
+		pthread_mutex_lock(&M.lock);
+		n = M.npend;
+		pthread_mutex_unlock(&M.lock);
+		if (n)
+			break;
 		usleep(10000);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	nfc_output_drain_and_stop(ctx); /* drain_timeout 3 s: nothing settles */
 	clock_gettime(CLOCK_MONOTONIC, &b);
