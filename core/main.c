@@ -11,6 +11,7 @@
 #include "conf.h"
 #include "loader.h"
 #include "health.h"
+#include "metrics.h"
 #include "log.h"
 #include "nfc.h"
 
@@ -27,6 +28,7 @@ struct core_cfg {
 	long long drain_timeout;
 	unsigned long long spool_max;
 	long long health_fail_after;
+	char *metrics;
 	int debug;
 };
 
@@ -49,6 +51,8 @@ static const struct nfc_param core_params[] = {
 	  "disk each output's spool (state_dir/spool/) may take, compressed; 0: no spool" },
 	{ "health_fail_after", NFC_PARAM_INT, "300", 0, offsetof(struct core_cfg, health_fail_after), 1, 86400,
 	  "seconds an output may fail to deliver before --health reports the daemon unhealthy" },
+	{ "metrics", NFC_PARAM_STRING, NULL, 0, offsetof(struct core_cfg, metrics), 0, 0,
+	  "ADDRESS:PORT of the Prometheus metrics endpoint (GET /metrics), e.g. 127.0.0.1:9108; unset: off" },
 	{ "debug", NFC_PARAM_BOOL, "no", 0, offsetof(struct core_cfg, debug), 0, 0,
 	  "debug logs (also NETFLOW_COLLECTOR_DEBUG=true)" },
 	{ NULL, 0, NULL, 0, 0, 0, 0, NULL }
@@ -202,6 +206,18 @@ static int configure(struct app *app)
 		return -1;
 	app->plugin_dir = nfc_plugin_dir(app->core.plugin_dir);
 	nfc_state_dir_set(app->core.state_dir);
+	if (app->core.metrics && *app->core.metrics) {
+		struct sockaddr_storage sa;
+		char why[256];
+
+		if (nfc_metrics_parse(app->core.metrics, &sa, why, sizeof(why)) < 0) {
+			unsigned line = 0;
+
+			nfc_section_get(core, "metrics", &line);
+			report(app, "%s:%u: [core] metrics: %s", core->path, line, why);
+			return -1;
+		}
+	}
 	for (size_t i = 0; i < app->cfg.nsec; i++) {
 		const struct nfc_section *s = &app->cfg.sec[i];
 		int input = !strcmp(s->kind, "listener") || !strcmp(s->kind, "input");
@@ -742,9 +758,17 @@ int main(int argc, char **argv)
 		free_all(&app);
 		return 1;
 	}
+	if (app.core.metrics && *app.core.metrics &&
+	    nfc_metrics_start(app.core.metrics, app.in, app.nin, app.dec, app.ndec, app.out, app.nout) < 0) {
+		nfc_log_core(NFC_LOG_ERR, "start-up failed: not starting");
+		stop_all(&app);
+		free_all(&app);
+		return 1;
+	}
 	nfc_log_core(NFC_LOG_INFO, "running");
 	run(&app, &sigs);
 	nfc_health_remove(app.core.state_dir);
+	nfc_metrics_stop();
 	stop_all(&app);
 	log_stats(&app);
 	if (atomic_load(&input_failed)) {

@@ -4,8 +4,8 @@
 #   scripts/deps.sh test    the above, plus the real peers the tests use
 #   scripts/deps.sh image   what scripts/image-test.sh needs (podman without a Docker engine)
 set -e
-build="build-essential autoconf automake libtool pkg-config libssl-dev libconfig-dev libcunit1-dev libpcap-dev libcurl4-openssl-dev zlib1g-dev libzstd-dev"
-test="$build softflowd fprobe pmacct tshark tcpdump rsyslog rsyslog-openssl openssl python3 iproute2 util-linux procps clang libclang-rt-14-dev git logrotate nftables conntrack groff-base systemd"
+build="build-essential autoconf automake libtool pkg-config libssl-dev libconfig-dev libcunit1-dev libpcap-dev libcurl4-openssl-dev zlib1g-dev libzstd-dev libmicrohttpd-dev"
+test="$build softflowd fprobe pmacct tshark tcpdump rsyslog rsyslog-openssl openssl python3 iproute2 util-linux procps clang libclang-rt-14-dev git logrotate nftables conntrack groff-base systemd python3-prometheus-client"
 case "${1:-build}" in
 build) want=$build ;;
 test) want=$test ;;

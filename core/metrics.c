@@ -1,0 +1,229 @@
+/* The Prometheus metrics endpoint ([core] metrics=ADDR:PORT, off by
+ * default): GET /metrics answers the counters of the stats line, per
+ * instance, and the outputs' gauges, in the text exposition format
+ * (version 0.0.4). libmicrohttpd serves it from a thread of its own; each
+ * scrape reads the counters as the stats line does (relaxed loads of the
+ * per-thread rows), so it costs the hot path nothing. */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "log.h"
+#include "metrics.h"
+#include "nfc.h"
+
+#define PREFIX "netflow_concentrator_"
+
+static struct {
+	struct MHD_Daemon *d;
+	struct nfc_ctx *const *inst[3];
+	size_t n[3];
+} M;
+
+static const char *kind_word(enum nfc_plugin_kind k)
+{
+	return k == NFC_KIND_INPUT ? "input" : k == NFC_KIND_DECODER ? "decoder" : "output";
+}
+
+/* PREFIX KIND_NAME_total: metric names allow [a-zA-Z0-9_:]; counter names
+ * are [a-z0-9_] already, but a third-party plugin may register anything:
+ * the rest becomes '_'. */
+static void metric_name(char *dst, size_t cap, const char *kind, const char *name)
+{
+	size_t n = (size_t)snprintf(dst, cap, PREFIX "%s_", kind);
+
+	for (; *name && n + 8 < cap; name++) {
+		char c = *name;
+
+		dst[n++] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ? c : '_';
+	}
+	snprintf(dst + n, cap - n, "_total");
+}
+
+/* A label value: backslash, quote and newline escaped. */
+static void put_label(struct nfc_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			nfc_buf_append(b, "\\", 1);
+		if (*s == '\n')
+			nfc_buf_append(b, "\\n", 2);
+		else
+			nfc_buf_append(b, s, 1);
+	}
+}
+
+static void put_sample(struct nfc_buf *b, const char *metric, const struct nfc_ctx *ctx, unsigned long long v)
+{
+	char num[32];
+
+	nfc_buf_append(b, metric, strlen(metric));
+	nfc_buf_append(b, "{instance=\"", 11);
+	put_label(b, ctx->name);
+	nfc_buf_append(b, "\",plugin=\"", 10);
+	put_label(b, ctx->plugin->name);
+	snprintf(num, sizeof(num), "\"} %llu\n", v);
+	nfc_buf_append(b, num, strlen(num));
+}
+
+/* Every counter of every instance of one kind: one family per counter
+ * name (its TYPE line once, then a sample per instance that has it). */
+static void put_counters(struct nfc_buf *b, int kind)
+{
+	struct nfc_ctx *const *inst = M.inst[kind];
+
+	for (size_t i = 0; i < M.n[kind]; i++) {
+		for (int c = 0; c < inst[i]->ncounters; c++) {
+			const char *name = inst[i]->counter_names[c];
+			char metric[256];
+			int seen = 0;
+
+			/* families already written by an earlier instance */
+			for (size_t j = 0; j < i && !seen; j++)
+				for (int k = 0; k < inst[j]->ncounters && !seen; k++)
+					seen = !strcmp(inst[j]->counter_names[k], name);
+			if (seen)
+				continue;
+			metric_name(metric, sizeof(metric), kind_word(inst[i]->plugin->kind), name);
+			nfc_buf_append(b, "# TYPE ", 7);
+			nfc_buf_append(b, metric, strlen(metric));
+			nfc_buf_append(b, " counter\n", 9);
+			for (size_t j = i; j < M.n[kind]; j++)
+				for (int k = 0; k < inst[j]->ncounters; k++)
+					if (!strcmp(inst[j]->counter_names[k], name))
+						put_sample(b, metric, inst[j], (unsigned long long)nfc_counter_read(inst[j], k));
+		}
+	}
+}
+
+static void put_gauge(struct nfc_buf *b, const char *metric, const char *help,
+                      unsigned long long (*get)(const struct nfc_ctx *))
+{
+	char line[512];
+
+	snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s gauge\n", metric, help, metric);
+	nfc_buf_append(b, line, strlen(line));
+	for (size_t i = 0; i < M.n[2]; i++)
+		put_sample(b, metric, M.inst[2][i], get(M.inst[2][i]));
+}
+
+static unsigned long long g_queued(const struct nfc_ctx *c) { return nfc_output_queued(c); }
+static unsigned long long g_spool(const struct nfc_ctx *c) { return nfc_output_spool_records(c); }
+static unsigned long long g_failing(const struct nfc_ctx *c) { return (unsigned long long)nfc_output_failing_for(c); }
+
+static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                              const char *version, const char *upload, size_t *upload_len, void **state)
+{
+	struct nfc_buf b = { 0 };
+	struct MHD_Response *r;
+	enum MHD_Result rc;
+	unsigned code = MHD_HTTP_OK;
+
+	(void)cls, (void)version, (void)upload, (void)upload_len, (void)state;
+	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+		code = MHD_HTTP_METHOD_NOT_ALLOWED;
+		nfc_buf_append(&b, "GET /metrics only\n", 18);
+	} else if (strcmp(url, "/metrics")) {
+		code = MHD_HTTP_NOT_FOUND;
+		nfc_buf_append(&b, "see /metrics\n", 13);
+	} else {
+		nfc_buf_append(&b, "# HELP " PREFIX "build_info The running version.\n# TYPE " PREFIX
+		               "build_info gauge\n", strlen("# HELP " PREFIX "build_info The running version.\n"
+		                                            "# TYPE " PREFIX "build_info gauge\n"));
+		{
+			char line[256];
+
+			snprintf(line, sizeof(line), PREFIX "build_info{version=\"%s\",abi=\"%d.%d\"} 1\n",
+			         PACKAGE_VERSION, NFC_ABI_MAJOR, NFC_ABI_MINOR);
+			nfc_buf_append(&b, line, strlen(line));
+		}
+		for (int k = 0; k < 3; k++)
+			put_counters(&b, k);
+		put_gauge(&b, PREFIX "output_queued_records", "Records waiting in memory.", g_queued);
+		put_gauge(&b, PREFIX "output_spool_records", "Records waiting in the disk spool.", g_spool);
+		put_gauge(&b, PREFIX "output_failing_seconds",
+		          "How long the output's deliveries have been failing (0: delivering).", g_failing);
+	}
+	r = MHD_create_response_from_buffer(b.len, b.data ? b.data : (char *)"", MHD_RESPMEM_MUST_COPY);
+	nfc_buf_free(&b);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	rc = MHD_queue_response(conn, code, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+int nfc_metrics_parse(const char *spec, struct sockaddr_storage *sa, char *err, size_t errlen)
+{
+	char host[256];
+	const char *colon = strrchr(spec, ':');
+	struct addrinfo hints = { 0 }, *ai = NULL;
+	long port;
+	char *end;
+
+	if (!colon || (size_t)(colon - spec) >= sizeof(host)) {
+		snprintf(err, errlen, "must be ADDRESS:PORT, such as 127.0.0.1:9108 or [::]:9108");
+		return NFC_EINVAL;
+	}
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 1 || port > 65535) {
+		snprintf(err, errlen, "the port after ':' must be 1 to 65535 (such as 127.0.0.1:9108)");
+		return NFC_EINVAL;
+	}
+	memcpy(host, spec, (size_t)(colon - spec));
+	host[colon - spec] = '\0';
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &ai) || !ai) {
+		snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 address (use 0.0.0.0 for all, 127.0.0.1 for "
+		         "this host only)", host);
+		return NFC_EINVAL;
+	}
+	memset(sa, 0, sizeof(*sa));
+	memcpy(sa, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	return NFC_OK;
+}
+
+int nfc_metrics_start(const char *spec, struct nfc_ctx *const *in, size_t nin, struct nfc_ctx *const *dec,
+                      size_t ndec, struct nfc_ctx *const *out, size_t nout)
+{
+	struct sockaddr_storage sa;
+	char err[256];
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+
+	if (nfc_metrics_parse(spec, &sa, err, sizeof(err)) < 0) {
+		nfc_log_core(NFC_LOG_ERR, "[core] metrics=%s: %s", spec, err);
+		return NFC_EINVAL;
+	}
+	if (sa.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	M.inst[0] = in, M.n[0] = nin;
+	M.inst[1] = dec, M.n[1] = ndec;
+	M.inst[2] = out, M.n[2] = nout;
+	M.d = MHD_start_daemon(flags, 0, NULL, NULL, answer, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	                       MHD_OPTION_CONNECTION_LIMIT, 16U, MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_END);
+	if (!M.d) {
+		nfc_log_core(NFC_LOG_ERR, "[core] metrics=%s: cannot listen there (in use, or not an address of "
+		             "this host)", spec);
+		return NFC_ERROR;
+	}
+	nfc_log_core(NFC_LOG_INFO, "metrics on http://%s/metrics", spec);
+	return NFC_OK;
+}
+
+void nfc_metrics_stop(void)
+{
+	if (M.d)
+		MHD_stop_daemon(M.d);
+	M.d = NULL;
+}
