@@ -322,7 +322,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	        "Usage: netflow-concentrator [-c FILE] [-t|--check-config] [--test-connection\n"
-	        "                            [--send-test-event]] [--health] [--list-plugins] [-V] [-h]\n"
+	        "                            [--send-test-event]] [--status] [--health] [--list-plugins]\n"
+	        "                            [-V] [-h]\n"
 	        "Receive NetFlow v5/v9 and IPFIX over UDP and forward every flow record to the\n"
 	        "Sekoia.io intake (RFC 5424 over TLS) or another output plugin.\n\n"
 	        "  -c, --config FILE   configuration file (default %s/configuration.ini)\n"
@@ -334,6 +335,8 @@ static void usage(FILE *f)
 	        "                      nothing is sent to the intake\n"
 	        "      --send-test-event\n"
 	        "                      with --test-connection: also send one test event\n"
+	        "      --status        a table of the running daemon's inputs and outputs, from its\n"
+	        "                      [core] metrics endpoint\n"
 	        "      --health        whether the running daemon receives and delivers (exit 0)\n"
 	        "                      or not (exit 1), from its state_dir/health\n"
 	        "      --list-plugins  list the plugins and their parameters\n"
@@ -658,13 +661,14 @@ int main(int argc, char **argv)
 		{ "test-connection", no_argument, NULL, 'T' },
 		{ "send-test-event", no_argument, NULL, 'E' },
 		{ "health", no_argument, NULL, 'H' },
+		{ "status", no_argument, NULL, 'S' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *path = NFC_SYSCONF_DIR "/configuration.ini";
 	const char *env = getenv("NETFLOW_COLLECTOR_DEBUG");
-	int check = 0, list = 0, explicit_path = 0, opt, debug = 0, test = 0, test_event = 0, health = 0;
+	int check = 0, list = 0, explicit_path = 0, opt, debug = 0, test = 0, test_event = 0, health = 0, status = 0;
 	struct app app;
 	sigset_t sigs;
 	char err[1024];
@@ -678,13 +682,15 @@ int main(int argc, char **argv)
 		case 'T': test = 1; break;
 		case 'E': test_event = 1; break;
 		case 'H': health = 1; break;
+		case 'S': status = 1; break;
 		case 'V': printf("netflow-concentrator %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, NFC_ABI_MAJOR,
 		                 NFC_ABI_MINOR); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind < argc || (test_event && !test) || (test && (check || list)) || (health && (test || check || list))) {
+	if (optind < argc || (test_event && !test) || (test && (check || list)) || (health && (test || check || list)) ||
+	    (status && (health || test || check || list))) {
 		usage(stderr);
 		return 2;
 	}
@@ -717,6 +723,17 @@ int main(int argc, char **argv)
 	if (health) {
 		int rc = nfc_health_check(app.core.state_dir, (long)app.core.health_fail_after);
 
+		free_all(&app);
+		return rc;
+	}
+	if (status) {
+		int rc = 1;
+
+		if (app.core.metrics && *app.core.metrics)
+			rc = nfc_metrics_status(app.core.metrics);
+		else
+			printf("--status asks the running daemon through its metrics endpoint, which is off: set "
+			       "[core] metrics=127.0.0.1:9108 in %s and restart it\n", path);
 		free_all(&app);
 		return rc;
 	}

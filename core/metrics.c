@@ -5,6 +5,10 @@
  * scrape reads the counters as the stats line does (relaxed loads of the
  * per-thread rows), so it costs the hot path nothing. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/time.h>
+#include <unistd.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -226,4 +230,158 @@ void nfc_metrics_stop(void)
 	if (M.d)
 		MHD_stop_daemon(M.d);
 	M.d = NULL;
+}
+
+/* ---- --status: a person's view of a running daemon, from its endpoint ---- */
+
+#define STATUS_MAX_INST 64
+
+struct inst_row {
+	char kind[16], name[64], plugin[64];
+	unsigned long long v[10];
+};
+
+/* Values --status shows, by kind: the counter (or gauge) names. */
+static const char *const in_cols[] = { "datagrams", "records", "malformed", "kernel_drops", NULL };
+static const char *const out_cols[] = { "records", "queued_records", "spool_records", "failing_seconds",
+	                                "send_errors", "queue_overflow", "lost_at_shutdown", "refused", NULL };
+
+static int col_index(const char *const *cols, const char *name)
+{
+	for (int i = 0; cols[i]; i++)
+		if (!strcmp(cols[i], name))
+			return i;
+	return -1;
+}
+
+/* One sample line "netflow_concentrator_KIND_NAME[_total]{instance="I",plugin="P"} V". */
+static void status_line(const char *line, struct inst_row *rows, size_t *nrows)
+{
+	char kind[16], rest[160], inst[64], plugin[64];
+	unsigned long long v;
+	const char *const *cols;
+	size_t i;
+	int c;
+
+	if (sscanf(line, PREFIX "%15[a-z]_%159[a-z0-9_]{instance=\"%63[^\"]\",plugin=\"%63[^\"]\"} %llu", kind, rest,
+	           inst, plugin, &v) != 5)
+		return;
+	if (strlen(rest) > 6 && !strcmp(rest + strlen(rest) - 6, "_total"))
+		rest[strlen(rest) - 6] = '\0';
+	cols = !strcmp(kind, "input") ? in_cols : !strcmp(kind, "output") ? out_cols : NULL;
+	if (!cols || (c = col_index(cols, rest)) < 0)
+		return;
+	for (i = 0; i < *nrows; i++)
+		if (!strcmp(rows[i].kind, kind) && !strcmp(rows[i].name, inst))
+			break;
+	if (i == *nrows) {
+		if (*nrows == STATUS_MAX_INST)
+			return;
+		memset(&rows[i], 0, sizeof(rows[i]));
+		snprintf(rows[i].kind, sizeof(rows[i].kind), "%s", kind);
+		snprintf(rows[i].name, sizeof(rows[i].name), "%s", inst);
+		snprintf(rows[i].plugin, sizeof(rows[i].plugin), "%s", plugin);
+		(*nrows)++;
+	}
+	rows[i].v[c] = v;
+}
+
+/* GET /metrics from the endpoint (a wildcard address means this host). */
+static int fetch(const struct sockaddr_storage *sa, struct nfc_buf *out, char *err, size_t errlen)
+{
+	struct sockaddr_storage to = *sa;
+	static const char req[] = "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
+	struct timeval tv = { 5, 0 };
+	int fd;
+	ssize_t n;
+
+	if (to.ss_family == AF_INET && ((struct sockaddr_in *)&to)->sin_addr.s_addr == htonl(INADDR_ANY))
+		((struct sockaddr_in *)&to)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (to.ss_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&to)->sin6_addr))
+		((struct sockaddr_in6 *)&to)->sin6_addr = in6addr_loopback;
+	fd = socket(to.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return NFC_ERROR;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&to, to.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+	                                                                  : sizeof(struct sockaddr_in)) < 0 ||
+	    send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof(req) - 1)) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		close(fd);
+		return NFC_ERROR;
+	}
+	for (;;) {
+		char *p = nfc_buf_reserve(out, 65536);
+
+		if (!p || (n = recv(fd, p, 65536, 0)) < 0) {
+			snprintf(err, errlen, "%s", p ? strerror(errno) : "out of memory");
+			close(fd);
+			return NFC_ERROR;
+		}
+		if (n == 0)
+			break;
+		nfc_buf_commit(out, (size_t)n);
+	}
+	close(fd);
+	nfc_buf_append(out, "", 1);
+	return NFC_OK;
+}
+
+int nfc_metrics_status(const char *spec)
+{
+	struct sockaddr_storage sa;
+	struct nfc_buf b = { 0 };
+	struct inst_row rows[STATUS_MAX_INST];
+	size_t nrows = 0;
+	char err[256], *line, *save = NULL;
+
+	if (nfc_metrics_parse(spec, &sa, err, sizeof(err)) < 0) {
+		printf("[core] metrics=%s: %s\n", spec, err);
+		return 1;
+	}
+	if (fetch(&sa, &b, err, sizeof(err)) < 0) {
+		printf("cannot reach the daemon's metrics endpoint %s: %s (is it running with this "
+		       "configuration?)\n", spec, err);
+		nfc_buf_free(&b);
+		return 1;
+	}
+	if (strncmp(b.data, "HTTP/1.", 7) || strncmp(b.data + 9, "200", 3)) {
+		printf("%s did not answer the metrics (%.40s)\n", spec, b.data);
+		nfc_buf_free(&b);
+		return 1;
+	}
+	for (line = strtok_r(b.data, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
+		char ver[32], abi[16];
+
+		if (sscanf(line, PREFIX "build_info{version=\"%31[^\"]\",abi=\"%15[^\"]\"}", ver, abi) == 2)
+			printf("netflow-concentrator %s (plugin ABI %s), metrics at http://%s/metrics\n\n", ver, abi, spec);
+		else
+			status_line(line, rows, &nrows);
+	}
+	nfc_buf_free(&b);
+	printf("%-16s %-12s %12s %12s %10s %12s\n", "INPUT", "PLUGIN", "DATAGRAMS", "RECORDS", "MALFORMED",
+	       "KERNEL_DROPS");
+	for (size_t i = 0; i < nrows; i++)
+		if (!strcmp(rows[i].kind, "input"))
+			printf("%-16s %-12s %12llu %12llu %10llu %12llu\n", rows[i].name, rows[i].plugin, rows[i].v[0],
+			       rows[i].v[1], rows[i].v[2], rows[i].v[3]);
+	printf("\n%-16s %-12s %-18s %10s %10s %12s %10s\n", "OUTPUT", "PLUGIN", "STATE", "QUEUED", "SPOOL",
+	       "DELIVERED", "LOST");
+	for (size_t i = 0; i < nrows; i++) {
+		char state[48];
+		const unsigned long long *v = rows[i].v;
+
+		if (strcmp(rows[i].kind, "output"))
+			continue;
+		if (v[3])
+			snprintf(state, sizeof(state), "failing for %llu s", v[3]);
+		else
+			snprintf(state, sizeof(state), "delivering");
+		printf("%-16s %-12s %-18s %10llu %10llu %12llu %10llu\n", rows[i].name, rows[i].plugin, state, v[1],
+		       v[2], v[0], v[4] + v[5] + v[6] + v[7]);
+	}
+	printf("\nLOST: send_errors + queue_overflow + lost_at_shutdown + refused. Per-exporter status is not "
+	       "available yet; the daemon's stats line has the decoders' counters.\n");
+	return 0;
 }

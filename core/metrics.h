@@ -14,5 +14,8 @@ int nfc_metrics_parse(const char *spec, struct sockaddr_storage *sa, char *err, 
 int nfc_metrics_start(const char *spec, struct nfc_ctx *const *in, size_t nin, struct nfc_ctx *const *dec,
                       size_t ndec, struct nfc_ctx *const *out, size_t nout);
 void nfc_metrics_stop(void);
+/* --status: fetch the running daemon's metrics and print a table for a
+ * person. Returns the exit status (0, or 1 when it cannot be reached). */
+int nfc_metrics_status(const char *spec);
 
 #endif

@@ -62,9 +62,19 @@ try:
 except urllib.error.HTTPError as e:
     print(e.code)')
 [ "$code" = 404 ] || fail "GET /other answered $code, not 404"
+# --status: the same, as a table for a person
+"$NFC_BIN" -c "$TMP/nfc.ini" --status >"$TMP/status.out" 2>"$TMP/status.err" || { cat "$TMP/status.out" "$TMP/status.err"; fail "--status failed"; }
+grep -q "^netflow-concentrator .* (plugin ABI 1.0), metrics at http://127.0.0.1:9108/metrics" "$TMP/status.out" &&
+	grep -Eq "^listener +udp +4 +90 +1 +0$" "$TMP/status.out" &&
+	grep -Eq "^json +file +delivering +0 +0 +90 +0$" "$TMP/status.out" || { cat "$TMP/status.out"; fail "--status table"; }
 stop_daemon
+"$NFC_BIN" -c "$TMP/nfc.ini" --status >"$TMP/status2.out" 2>&1 && fail "--status succeeded with the daemon stopped"
+grep -q "cannot reach the daemon's metrics endpoint 127.0.0.1:9108" "$TMP/status2.out" || { cat "$TMP/status2.out"; fail "--status when stopped"; }
+sed '/^metrics=/d' "$TMP/nfc.ini" >"$TMP/off.ini"
+"$NFC_BIN" -c "$TMP/off.ini" --status >"$TMP/status3.out" 2>&1 && fail "--status succeeded without an endpoint"
+grep -q "set \[core\] metrics=127.0.0.1:9108 in .*off.ini and restart it" "$TMP/status3.out" || { cat "$TMP/status3.out"; fail "--status without an endpoint"; }
 
 sed 's/^metrics=.*/metrics=localhost9108/' "$TMP/nfc.ini" >"$TMP/bad.ini"
 "$NFC_BIN" -c "$TMP/bad.ini" >"$TMP/bad.out" 2>"$TMP/bad.log" && fail "started with metrics=localhost9108"
 grep -q "bad.ini:3: \[core\] metrics: must be ADDRESS:PORT" "$TMP/bad.log" || { cat "$TMP/bad.log"; fail "no clear error for a bad metrics address"; }
-echo "PASS: the metrics endpoint, parsed by prometheus_client"
+echo "PASS: the metrics endpoint, parsed by prometheus_client, and --status"
