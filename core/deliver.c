@@ -243,7 +243,7 @@ void nfc_dlv_close(struct nfc_ctx *out)
 		return;
 	/* while the spool holds older records, newer ones queue up behind
 	 * them on disk (in memory only when the spool refuses them) */
-	if (q->spooling && spill_open(out) == NFC_OK)
+	if (q->spooling && c->buf.len && spill_open(out) == NFC_OK)
 		return;
 	q->open = NULL;
 	c->off = q->end_off;
