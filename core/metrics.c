@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -115,6 +116,85 @@ static void put_gauge(struct nfc_buf *b, const char *metric, const char *help,
 		put_sample(b, metric, M.inst[2][i], get(M.inst[2][i]));
 }
 
+/* Per-exporter series: the EXPORTERS_MAX most recently seen exporters of
+ * each decoder (bounded cardinality, whatever the network sends). */
+#define EXPORTERS_MAX 256
+
+struct exp_row {
+	const struct nfc_ctx *dec;
+	struct nfc_exporter_info e;
+};
+
+struct exp_list {
+	struct exp_row *rows;
+	size_t n, cap;
+	const struct nfc_ctx *dec;
+};
+
+static void exp_collect(void *arg, const struct nfc_exporter_info *e)
+{
+	struct exp_list *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		struct exp_row *r = realloc(l->rows, cap * sizeof(*r));
+
+		if (!r)
+			return;
+		l->rows = r;
+		l->cap = cap;
+	}
+	memset(&l->rows[l->n].e, 0, sizeof(l->rows[l->n].e));
+	memcpy(&l->rows[l->n].e, e, e->size < sizeof(*e) ? e->size : sizeof(*e));
+	l->rows[l->n].dec = l->dec;
+	l->n++;
+}
+
+static void put_exporter_family(struct nfc_buf *b, const struct exp_list *l, const char *metric, const char *type,
+                                const char *help, int which)
+{
+	char line[512];
+
+	snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n", metric, help, metric, type);
+	nfc_buf_append(b, line, strlen(line));
+	for (size_t i = 0; i < l->n; i++) {
+		const struct nfc_exporter_info *e = &l->rows[i].e;
+		char addr[INET6_ADDRSTRLEN] = "?";
+		unsigned long long v = which == 0 ? e->datagrams : which == 1 ? e->records : which == 2 ?
+		                       e->sequence_missing : which == 3 ? e->templates : (unsigned long long)e->last_seen;
+
+		inet_ntop(e->family, e->addr, addr, sizeof(addr));
+		snprintf(line, sizeof(line), "%s{decoder=\"", metric);
+		nfc_buf_append(b, line, strlen(line));
+		put_label(b, l->rows[i].dec->name);
+		snprintf(line, sizeof(line), "\",exporter=\"%s\",port=\"%u\",domain=\"%u\"} %llu\n", addr, e->port,
+		         e->domain, v);
+		nfc_buf_append(b, line, strlen(line));
+	}
+}
+
+static void put_exporters(struct nfc_buf *b)
+{
+	struct exp_list l = { NULL, 0, 0, NULL };
+
+	for (size_t i = 0; i < M.n[1]; i++) {
+		const struct nfc_decoder_ops *ops = M.inst[1][i]->plugin->decoder;
+
+		if (ops->exporters) {
+			l.dec = M.inst[1][i];
+			ops->exporters(M.inst[1][i]->inst, EXPORTERS_MAX, exp_collect, &l);
+		}
+	}
+	put_exporter_family(b, &l, PREFIX "exporter_datagrams_total", "counter", "Datagrams decoded from the exporter.", 0);
+	put_exporter_family(b, &l, PREFIX "exporter_records_total", "counter", "Flow records decoded from the exporter.", 1);
+	put_exporter_family(b, &l, PREFIX "exporter_sequence_missing", "gauge",
+	                    "What the exporter's sequence numbers say is missing and has not turned up.", 2);
+	put_exporter_family(b, &l, PREFIX "exporter_templates", "gauge", "Templates known for the exporter.", 3);
+	put_exporter_family(b, &l, PREFIX "exporter_last_seen_seconds", "gauge",
+	                    "When a datagram of the exporter was last received (Unix time).", 4);
+	free(l.rows);
+}
+
 static unsigned long long g_queued(const struct nfc_ctx *c) { return nfc_output_queued(c); }
 static unsigned long long g_spool(const struct nfc_ctx *c) { return nfc_output_spool_records(c); }
 static unsigned long long g_failing(const struct nfc_ctx *c) { return (unsigned long long)nfc_output_failing_for(c); }
@@ -151,6 +231,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 		put_gauge(&b, PREFIX "output_spool_records", "Records waiting in the disk spool.", g_spool);
 		put_gauge(&b, PREFIX "output_failing_seconds",
 		          "How long the output's deliveries have been failing (0: delivering).", g_failing);
+		put_exporters(&b);
 	}
 	r = MHD_create_response_from_buffer(b.len, b.data ? b.data : (char *)"", MHD_RESPMEM_MUST_COPY);
 	nfc_buf_free(&b);
@@ -286,6 +367,51 @@ static void status_line(const char *line, struct inst_row *rows, size_t *nrows)
 	rows[i].v[c] = v;
 }
 
+struct exp_status {
+	char decoder[64], addr[64];
+	unsigned port, domain;
+	unsigned long long v[5]; /* datagrams, records, missing, templates, last seen */
+};
+
+static const char *const exp_cols[] = { "datagrams_total", "records_total", "sequence_missing", "templates",
+	                                "last_seen_seconds", NULL };
+
+/* "netflow_concentrator_exporter_COL{decoder=..,exporter=..,port=..,domain=..} V" */
+static void status_exporter(const char *line, struct exp_status **rows, size_t *n, size_t *cap)
+{
+	char col[32], dec[64], addr[64];
+	unsigned port, domain;
+	unsigned long long v;
+	size_t i;
+	int c;
+
+	if (sscanf(line, PREFIX "exporter_%31[a-z_]{decoder=\"%63[^\"]\",exporter=\"%63[^\"]\",port=\"%u\","
+	           "domain=\"%u\"} %llu", col, dec, addr, &port, &domain, &v) != 6 || (c = col_index(exp_cols, col)) < 0)
+		return;
+	for (i = 0; i < *n; i++)
+		if (!strcmp((*rows)[i].decoder, dec) && !strcmp((*rows)[i].addr, addr) && (*rows)[i].port == port &&
+		    (*rows)[i].domain == domain)
+			break;
+	if (i == *n) {
+		if (*n == *cap) {
+			size_t nc = *cap ? 2 * *cap : 64;
+			struct exp_status *r = realloc(*rows, nc * sizeof(*r));
+
+			if (!r)
+				return;
+			*rows = r;
+			*cap = nc;
+		}
+		memset(&(*rows)[i], 0, sizeof((*rows)[i]));
+		snprintf((*rows)[i].decoder, sizeof((*rows)[i].decoder), "%s", dec);
+		snprintf((*rows)[i].addr, sizeof((*rows)[i].addr), "%s", addr);
+		(*rows)[i].port = port;
+		(*rows)[i].domain = domain;
+		(*n)++;
+	}
+	(*rows)[i].v[c] = v;
+}
+
 /* GET /metrics from the endpoint (a wildcard address means this host). */
 static int fetch(const struct sockaddr_storage *sa, struct nfc_buf *out, char *err, size_t errlen)
 {
@@ -333,7 +459,8 @@ int nfc_metrics_status(const char *spec)
 	struct sockaddr_storage sa;
 	struct nfc_buf b = { 0 };
 	struct inst_row rows[STATUS_MAX_INST];
-	size_t nrows = 0;
+	struct exp_status *exp = NULL;
+	size_t nrows = 0, nexp = 0, capexp = 0;
 	char err[256], *line, *save = NULL;
 
 	if (nfc_metrics_parse(spec, &sa, err, sizeof(err)) < 0) {
@@ -356,6 +483,8 @@ int nfc_metrics_status(const char *spec)
 
 		if (sscanf(line, PREFIX "build_info{version=\"%31[^\"]\",abi=\"%15[^\"]\"}", ver, abi) == 2)
 			printf("netflow-concentrator %s (plugin ABI %s), metrics at http://%s/metrics\n\n", ver, abi, spec);
+		else if (!strncmp(line, PREFIX "exporter_", strlen(PREFIX "exporter_")))
+			status_exporter(line, &exp, &nexp, &capexp);
 		else
 			status_line(line, rows, &nrows);
 	}
@@ -381,7 +510,27 @@ int nfc_metrics_status(const char *spec)
 		printf("%-16s %-12s %-18s %10llu %10llu %12llu %10llu\n", rows[i].name, rows[i].plugin, state, v[1],
 		       v[2], v[0], v[4] + v[5] + v[6] + v[7]);
 	}
-	printf("\nLOST: send_errors + queue_overflow + lost_at_shutdown + refused. Per-exporter status is not "
-	       "available yet; the daemon's stats line has the decoders' counters.\n");
+	printf("\n%-40s %-11s %10s %9s %10s %12s %8s %9s\n", "EXPORTER", "DECODER", "DOMAIN", "TEMPLATES",
+	       "DATAGRAMS", "RECORDS", "MISSING", "LAST SEEN");
+	for (size_t i = 0; i < nexp; i++) {
+		const struct exp_status *e = &exp[i];
+		char who[80], seen[32];
+		long long ago = (long long)time(NULL) - (long long)e->v[4];
+
+		if (e->port)
+			snprintf(who, sizeof(who), "%s:%u", e->addr, e->port);
+		else
+			snprintf(who, sizeof(who), "%s", e->addr);
+		if (ago < 0)
+			ago = 0;
+		snprintf(seen, sizeof(seen), "%llds ago", ago);
+		printf("%-40s %-11s %10u %9llu %10llu %12llu %8llu %9s\n", who, e->decoder, e->domain, e->v[3], e->v[0],
+		       e->v[1], e->v[2], seen);
+	}
+	if (!nexp)
+		printf("(no exporter seen yet)\n");
+	free(exp);
+	printf("\nLOST: send_errors + queue_overflow + lost_at_shutdown + refused. MISSING: what the exporters' "
+	       "sequence numbers say was lost before it reached us.\n");
 	return 0;
 }

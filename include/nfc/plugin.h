@@ -20,7 +20,8 @@
  *        the output's reopen() on SIGHUP; for delivery without loss, send()
  *        reports the bytes it consumed and may answer NFC_PENDING
  *        (nfc_output_settle), the core owns retries and backoff; the
- *        output's diagnose() and status() for --test-connection and the
+ *        decoder's exporters() (struct nfc_exporter_info) for the metrics
+ *        and --status; the output's diagnose() and status() for --test-connection and the
  *        stats line, nfc_diag(), the steps of a connection (nfc_conn_resolve/
  *        _connect_addr/_handshake/_info), nfc_buf_new/_destroy.
  *
@@ -432,6 +433,19 @@ struct nfc_input_ops {
 	void (*close)(void *inst);
 };
 
+/** One exporter as a decoder knows it (the exporters() op). */
+struct nfc_exporter_info {
+	size_t size;       /**< sizeof as the decoder was compiled */
+	uint8_t family;    /**< AF_INET or AF_INET6 */
+	uint8_t addr[16];  /**< 4 bytes for AF_INET */
+	uint16_t port;     /**< the source port where it scopes the stream (v5), else 0 */
+	uint32_t domain;   /**< source id / observation domain (v5: engine type and id) */
+	uint64_t datagrams, records;
+	uint64_t sequence_missing; /**< units the sequence numbers say are missing */
+	unsigned templates;        /**< templates known now */
+	time_t last_seen;          /**< wall clock, seconds */
+};
+
 struct nfc_decoder_ops {
 	size_t size;
 	/** Export format versions handled (first 16 bits of the datagram, network
@@ -445,6 +459,12 @@ struct nfc_decoder_ops {
 	/** Optional: about once a second on the main thread (expire held data,
 	 *  save state). */
 	void (*tick)(void *inst);
+	/** Optional: report the exporters the decoder knows, most recently seen
+	 *  first, at most `max`, calling each() once per exporter (its address
+	 *  and domain as streams are scoped). Runs on the metrics thread,
+	 *  concurrently with decode(): take the decoder's own locks. */
+	void (*exporters)(void *inst, size_t max, void (*each)(void *arg, const struct nfc_exporter_info *e),
+	                  void *arg);
 };
 
 struct nfc_output_ops {

@@ -52,6 +52,14 @@ assert value("netflow_concentrator_decoder_sequence_resets", instance="netflow_v
 assert fams["netflow_concentrator_output_queued_records"].type == "gauge"
 assert value("netflow_concentrator_output_queued_records", instance="json") == 0
 assert value("netflow_concentrator_output_failing_seconds", instance="json") == 0
+# per exporter: the three datagrams came from three source ports (v5
+# streams are scoped by port), 30 records each
+exp = [s for s in fams["netflow_concentrator_exporter_records"].samples
+       if s.labels["decoder"] == "netflow_v5" and s.name.endswith("_total")]
+assert len(exp) == 3 and all(s.value == 30 and s.labels["exporter"] == "127.0.0.1" for s in exp), exp
+seen = [s for s in fams["netflow_concentrator_exporter_last_seen_seconds"].samples if s.labels["decoder"] == "netflow_v5"]
+import time
+assert all(abs(s.value - time.time()) < 60 for s in seen), seen
 b = fams["netflow_concentrator_build_info"].samples[0]
 assert b.value == 1 and b.labels["version"] and b.labels["abi"] == "1.0", b
 print("%d metric families parsed" % len(fams))
@@ -66,7 +74,23 @@ except urllib.error.HTTPError as e:
 "$NFC_BIN" -c "$TMP/nfc.ini" --status >"$TMP/status.out" 2>"$TMP/status.err" || { cat "$TMP/status.out" "$TMP/status.err"; fail "--status failed"; }
 grep -q "^netflow-concentrator .* (plugin ABI 1.0), metrics at http://127.0.0.1:9108/metrics" "$TMP/status.out" &&
 	grep -Eq "^listener +udp +4 +90 +1 +0$" "$TMP/status.out" &&
-	grep -Eq "^json +file +delivering +0 +0 +90 +0$" "$TMP/status.out" || { cat "$TMP/status.out"; fail "--status table"; }
+	grep -Eq "^json +file +delivering +0 +0 +90 +0$" "$TMP/status.out" &&
+	[ "$(grep -Ec "^127\.0\.0\.1:[0-9]+ +netflow_v5 +0 +0 +1 +30 +0 +[0-9]+s ago$" "$TMP/status.out")" = 3 ] ||
+	{ cat "$TMP/status.out"; fail "--status table"; }
+# bounded cardinality: 300 more exporter streams, at most 256 series per decoder
+python3 - <<'X'
+import v5
+for d in range(300):
+    v5.send(v5.datagram([v5.record(IPV4_SRC_ADDR=(10, 5, d >> 8, d & 255), PROTO=17)]))
+X
+wait_lines "$TMP/out.json" 390 || fail "the 300 records did not arrive"
+$PY - <<'X' || fail "per-exporter series are not bounded"
+import urllib.request
+from prometheus_client.parser import text_string_to_metric_families
+fams = {f.name: f for f in text_string_to_metric_families(urllib.request.urlopen("http://127.0.0.1:9108/metrics", timeout=5).read().decode())}
+n = sum(1 for s in fams["netflow_concentrator_exporter_records"].samples if s.name.endswith("_total") and s.labels["decoder"] == "netflow_v5")
+assert n == 256, n
+X
 stop_daemon
 "$NFC_BIN" -c "$TMP/nfc.ini" --status >"$TMP/status2.out" 2>&1 && fail "--status succeeded with the daemon stopped"
 grep -q "cannot reach the daemon's metrics endpoint 127.0.0.1:9108" "$TMP/status2.out" || { cat "$TMP/status2.out"; fail "--status when stopped"; }

@@ -291,5 +291,8 @@ struct fl_counters {
 	    restored, seq_gap, seq_late, seq_reset;
 };
 const struct fl_counters *fl_table_counters(const struct fl_table *tb);
+/* The decoders' exporters() op: the `max` most recently seen streams. */
+void fl_table_exporters(struct fl_table *tb, size_t max, void (*each)(void *arg, const struct nfc_exporter_info *e),
+                        void *arg);
 
 #endif

@@ -779,3 +779,46 @@ void fl_table_count_restored(struct fl_table *tb, uint64_t n)
 {
 	count(tb, tb->c.restored, n);
 }
+
+/* References to the most recent streams are taken under the table lock,
+ * then each is read under its own lock alone (decode() takes a stream's
+ * lock without the table's, and may take the table's after it). */
+void fl_table_exporters(struct fl_table *tb, size_t max, void (*each)(void *arg, const struct nfc_exporter_info *e),
+                        void *arg)
+{
+	struct fl_stream **take;
+	size_t n = 0;
+
+	if (!max || !(take = calloc(max, sizeof(*take))))
+		return;
+	pthread_mutex_lock(&tb->lock);
+	for (struct fl_stream *s = tb->lru.lru_next; s != &tb->lru && n < max; s = s->lru_next) {
+		atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+		take[n++] = s;
+	}
+	pthread_mutex_unlock(&tb->lock);
+	for (size_t i = 0; i < n; i++) {
+		struct fl_stream *s = take[i];
+		struct nfc_exporter_info e;
+
+		memset(&e, 0, sizeof(e));
+		e.size = sizeof(e);
+		e.family = s->key.family;
+		memcpy(e.addr, s->key.addr, sizeof(e.addr));
+		e.port = s->key.port;
+		e.domain = s->key.domain;
+		pthread_mutex_lock(&s->lock);
+		e.datagrams = s->datagrams;
+		e.records = s->records;
+		for (size_t k = 0; k < sizeof(s->seq) / sizeof(s->seq[0]); k++)
+			if (s->seq[k].used)
+				e.sequence_missing += s->seq[k].missing;
+		e.templates = (unsigned)s->ntmpl;
+		e.last_seen = s->last_seen;
+		pthread_mutex_unlock(&s->lock);
+		if (e.family)
+			each(arg, &e);
+		fl_stream_put(tb, s);
+	}
+	free(take);
+}

@@ -596,6 +596,7 @@ static int tdec_decode(void *inst, struct nfc_decode *d, const uint8_t *p, size_
 	stream_origin(d, s, export_ms, ipfix);
 	s->datagrams++;
 	s->records += (uint64_t)records;
+	s->last_seen = nfc_decode_time(d).tv_sec;
 	sr.gap = sr.late = 0;
 	sr.reset = 0;
 	if (rc == NFC_OK) {
@@ -660,6 +661,15 @@ static int ipfix_start(void *inst, struct nfc_ctx *ctx)
 	return tdec_start(inst, ctx, &ipfix_format);
 }
 
+static void tdec_exporters(void *inst, size_t max, void (*each)(void *arg, const struct nfc_exporter_info *e),
+                           void *arg)
+{
+	struct tdec *t = inst;
+
+	if (t->tb)
+		fl_table_exporters(t->tb, max, each, arg);
+}
+
 const struct nfc_decoder_ops tdec_v9_ops = {
 	.size = sizeof(struct nfc_decoder_ops),
 	.versions = { 9, 0 },
@@ -667,6 +677,7 @@ const struct nfc_decoder_ops tdec_v9_ops = {
 	.decode = tdec_decode,
 	.stop = tdec_stop,
 	.tick = tdec_tick,
+	.exporters = tdec_exporters,
 };
 
 const struct nfc_decoder_ops tdec_ipfix_ops = {
@@ -676,4 +687,5 @@ const struct nfc_decoder_ops tdec_ipfix_ops = {
 	.decode = tdec_decode,
 	.stop = tdec_stop,
 	.tick = tdec_tick,
+	.exporters = tdec_exporters,
 };

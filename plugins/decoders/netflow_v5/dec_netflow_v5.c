@@ -87,7 +87,7 @@ struct v5_inst {
 
 /* Account one valid datagram's sequence number. Counters are bumped after
  * the lock is released (they are per thread in the core and need no lock). */
-static void v5_track(struct v5_inst *v, const struct sockaddr *sa, const struct v5_header *h)
+static void v5_track(struct v5_inst *v, const struct sockaddr *sa, const struct v5_header *h, time_t now)
 {
 	struct fl_seq_result r;
 	struct fl_stream *s;
@@ -101,6 +101,7 @@ static void v5_track(struct v5_inst *v, const struct sockaddr *sa, const struct 
 	fl_seq_track(&s->seq[0], h->sequence, h->count, SEQ_REORDER_WINDOW, h->uptime, 1, &r);
 	s->datagrams++;
 	s->records += h->count;
+	s->last_seen = now;
 	pthread_mutex_unlock(&s->lock);
 	fl_stream_put(v->tb, s);
 	fl_seq_count(v->tb, &r);
@@ -224,7 +225,7 @@ static int v5_decode(void *inst, struct nfc_decode *d, const uint8_t *p, size_t 
 	nfc_decode_set_uptime(d, h.uptime);
 	/* two bits of mode, fourteen of interval */
 	nfc_decode_set_sampling(d, h.sampling & 0x3fffu);
-	v5_track(v, nfc_decode_source(d), &h);
+	v5_track(v, nfc_decode_source(d), &h, nfc_decode_time(d).tv_sec);
 
 	for (i = 0; i < h.count; i++) {
 		rec = fl_take(&c, V5_RECORD_LEN);
@@ -242,12 +243,22 @@ static void v5_stop(void *inst)
 	v5_release(inst);
 }
 
+static void v5_exporters(void *inst, size_t max, void (*each)(void *arg, const struct nfc_exporter_info *e),
+                         void *arg)
+{
+	struct v5_inst *v = inst;
+
+	if (v->tb)
+		fl_table_exporters(v->tb, max, each, arg);
+}
+
 static const struct nfc_decoder_ops v5_ops = {
 	.size = sizeof(struct nfc_decoder_ops),
 	.versions = { V5_VERSION, 0 },
 	.start = v5_start,
 	.decode = v5_decode,
 	.stop = v5_stop,
+	.exporters = v5_exporters,
 };
 
 static const struct nfc_param v5_params[] = {
