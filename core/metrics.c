@@ -161,7 +161,8 @@ static void put_exporter_family(struct nfc_buf *b, const struct exp_list *l, con
 		const struct nfc_exporter_info *e = &l->rows[i].e;
 		char addr[INET6_ADDRSTRLEN] = "?";
 		unsigned long long v = which == 0 ? e->datagrams : which == 1 ? e->records : which == 2 ?
-		                       e->sequence_missing : which == 3 ? e->templates : (unsigned long long)e->last_seen;
+		                       e->sequence_missing : which == 3 ? e->templates : which == 5 ? e->no_template :
+		                       (unsigned long long)e->last_seen;
 
 		inet_ntop(e->family, e->addr, addr, sizeof(addr));
 		snprintf(line, sizeof(line), "%s{decoder=\"", metric);
@@ -170,6 +171,28 @@ static void put_exporter_family(struct nfc_buf *b, const struct exp_list *l, con
 		snprintf(line, sizeof(line), "\",exporter=\"%s\",port=\"%u\",domain=\"%u\"} %llu\n", addr, e->port,
 		         e->domain, v);
 		nfc_buf_append(b, line, strlen(line));
+	}
+}
+
+/* What each output's status() says (destination, connection state), as
+ * the label of an info series. */
+static void put_output_info(struct nfc_buf *b)
+{
+	static const char head[] = "# HELP " PREFIX "output_info The output's own status line.\n# TYPE " PREFIX
+	                           "output_info gauge\n";
+
+	nfc_buf_append(b, head, sizeof(head) - 1);
+	for (size_t i = 0; i < M.n[2]; i++) {
+		const struct nfc_ctx *c = M.inst[2][i];
+		char st[256] = "";
+
+		if (c->plugin->output->status)
+			c->plugin->output->status(c->inst, st, sizeof(st));
+		nfc_buf_append(b, PREFIX "output_info{instance=\"", strlen(PREFIX "output_info{instance=\""));
+		put_label(b, c->name);
+		nfc_buf_append(b, "\",status=\"", 10);
+		put_label(b, st);
+		nfc_buf_append(b, "\"} 1\n", 5);
 	}
 }
 
@@ -190,6 +213,8 @@ static void put_exporters(struct nfc_buf *b)
 	put_exporter_family(b, &l, PREFIX "exporter_sequence_missing", "gauge",
 	                    "What the exporter's sequence numbers say is missing and has not turned up.", 2);
 	put_exporter_family(b, &l, PREFIX "exporter_templates", "gauge", "Templates known for the exporter.", 3);
+	put_exporter_family(b, &l, PREFIX "exporter_no_template_total", "counter",
+	                    "Data sets of the exporter dropped undecoded: no template in time.", 5);
 	put_exporter_family(b, &l, PREFIX "exporter_last_seen_seconds", "gauge",
 	                    "When a datagram of the exporter was last received (Unix time).", 4);
 	free(l.rows);
@@ -231,6 +256,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 		put_gauge(&b, PREFIX "output_spool_records", "Records waiting in the disk spool.", g_spool);
 		put_gauge(&b, PREFIX "output_failing_seconds",
 		          "How long the output's deliveries have been failing (0: delivering).", g_failing);
+		put_output_info(&b);
 		put_exporters(&b);
 	}
 	r = MHD_create_response_from_buffer(b.len, b.data ? b.data : (char *)"", MHD_RESPMEM_MUST_COPY);
@@ -370,11 +396,11 @@ static void status_line(const char *line, struct inst_row *rows, size_t *nrows)
 struct exp_status {
 	char decoder[64], addr[64];
 	unsigned port, domain;
-	unsigned long long v[5]; /* datagrams, records, missing, templates, last seen */
+	unsigned long long v[6]; /* datagrams, records, missing, templates, last seen, no_template */
 };
 
 static const char *const exp_cols[] = { "datagrams_total", "records_total", "sequence_missing", "templates",
-	                                "last_seen_seconds", NULL };
+	                                "last_seen_seconds", "no_template_total", NULL };
 
 /* "netflow_concentrator_exporter_COL{decoder=..,exporter=..,port=..,domain=..} V" */
 static void status_exporter(const char *line, struct exp_status **rows, size_t *n, size_t *cap)
@@ -460,7 +486,8 @@ int nfc_metrics_status(const char *spec)
 	struct nfc_buf b = { 0 };
 	struct inst_row rows[STATUS_MAX_INST];
 	struct exp_status *exp = NULL;
-	size_t nrows = 0, nexp = 0, capexp = 0;
+	size_t nrows = 0, nexp = 0, capexp = 0, ninfo = 0;
+	struct { char name[64], status[256]; } info[STATUS_MAX_INST];
 	char err[256], *line, *save = NULL;
 
 	if (nfc_metrics_parse(spec, &sa, err, sizeof(err)) < 0) {
@@ -485,6 +512,10 @@ int nfc_metrics_status(const char *spec)
 			printf("netflow-concentrator %s (plugin ABI %s), metrics at http://%s/metrics\n\n", ver, abi, spec);
 		else if (!strncmp(line, PREFIX "exporter_", strlen(PREFIX "exporter_")))
 			status_exporter(line, &exp, &nexp, &capexp);
+		else if (ninfo < STATUS_MAX_INST &&
+		         sscanf(line, PREFIX "output_info{instance=\"%63[^\"]\",status=\"%255[^\"]\"}", info[ninfo].name,
+		                info[ninfo].status) == 2)
+			ninfo++;
 		else
 			status_line(line, rows, &nrows);
 	}
@@ -510,8 +541,11 @@ int nfc_metrics_status(const char *spec)
 		printf("%-16s %-12s %-18s %10llu %10llu %12llu %10llu\n", rows[i].name, rows[i].plugin, state, v[1],
 		       v[2], v[0], v[4] + v[5] + v[6] + v[7]);
 	}
-	printf("\n%-40s %-11s %10s %9s %10s %12s %8s %9s\n", "EXPORTER", "DECODER", "DOMAIN", "TEMPLATES",
-	       "DATAGRAMS", "RECORDS", "MISSING", "LAST SEEN");
+	for (size_t i = 0; i < ninfo; i++)
+		if (info[i].status[0])
+			printf("  [%s] %s\n", info[i].name, info[i].status);
+	printf("\n%-40s %-11s %10s %9s %10s %12s %8s %11s %9s\n", "EXPORTER", "DECODER", "DOMAIN", "TEMPLATES",
+	       "DATAGRAMS", "RECORDS", "MISSING", "NO_TEMPLATE", "LAST SEEN");
 	for (size_t i = 0; i < nexp; i++) {
 		const struct exp_status *e = &exp[i];
 		char who[80], seen[32];
@@ -524,8 +558,8 @@ int nfc_metrics_status(const char *spec)
 		if (ago < 0)
 			ago = 0;
 		snprintf(seen, sizeof(seen), "%llds ago", ago);
-		printf("%-40s %-11s %10u %9llu %10llu %12llu %8llu %9s\n", who, e->decoder, e->domain, e->v[3], e->v[0],
-		       e->v[1], e->v[2], seen);
+		printf("%-40s %-11s %10u %9llu %10llu %12llu %8llu %11llu %9s\n", who, e->decoder, e->domain, e->v[3],
+		       e->v[0], e->v[1], e->v[2], e->v[5], seen);
 	}
 	if (!nexp)
 		printf("(no exporter seen yet)\n");

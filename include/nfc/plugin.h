@@ -444,6 +444,7 @@ struct nfc_exporter_info {
 	uint64_t sequence_missing; /**< units the sequence numbers say are missing */
 	unsigned templates;        /**< templates known now */
 	time_t last_seen;          /**< wall clock, seconds */
+	uint64_t no_template;      /**< data sets dropped undecoded (no template in time) */
 };
 
 struct nfc_decoder_ops {

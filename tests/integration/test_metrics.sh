@@ -75,7 +75,7 @@ except urllib.error.HTTPError as e:
 grep -q "^netflow-concentrator .* (plugin ABI 1.0), metrics at http://127.0.0.1:9108/metrics" "$TMP/status.out" &&
 	grep -Eq "^listener +udp +4 +90 +1 +0$" "$TMP/status.out" &&
 	grep -Eq "^json +file +delivering +0 +0 +90 +0$" "$TMP/status.out" &&
-	[ "$(grep -Ec "^127\.0\.0\.1:[0-9]+ +netflow_v5 +0 +0 +1 +30 +0 +[0-9]+s ago$" "$TMP/status.out")" = 3 ] ||
+	[ "$(grep -Ec "^127\.0\.0\.1:[0-9]+ +netflow_v5 +0 +0 +1 +30 +0 +0 +[0-9]+s ago$" "$TMP/status.out")" = 3 ] ||
 	{ cat "$TMP/status.out"; fail "--status table"; }
 # bounded cardinality: 300 more exporter streams, at most 256 series per decoder
 python3 - <<'X'

@@ -194,6 +194,7 @@ struct fl_stream {
 	struct fl_seq seq[4]; /* one per transport session seen lately */
 	time_t last_seen;
 	uint64_t datagrams, records;
+	uint64_t no_template; /* data sets of this stream dropped undecoded */
 };
 
 /* Limits and options of a template decoder instance (its parameters). */

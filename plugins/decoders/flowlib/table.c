@@ -327,6 +327,7 @@ static void drop_oldest(struct fl_table *tb, struct fl_stream *s, const char *wh
 		s->pend_tail = NULL;
 	s->npend--;
 	s->pend_bytes -= p->mem;
+	s->no_template++;
 	count(tb, tb->c.no_template, 1);
 	nfc_log_remote(tb->ctx, NFC_LOG_WARN, "%s: data set for template %u dropped undecoded: %s",
 	               fl_key_text(&s->key, who, sizeof(who)), p->tid, why);
@@ -342,6 +343,7 @@ void fl_hold(struct fl_table *tb, struct fl_stream *s, struct nfc_decode *d, uin
 
 	if (tb->cfg->hold_sets == 0 || len > tb->cfg->hold_bytes ||
 	    atomic_load(&tb->hold_mem) + len > tb->cfg->hold_memory) {
+		s->no_template++;
 		count(tb, tb->c.no_template, 1);
 		nfc_log_remote(tb->ctx, NFC_LOG_WARN, "%s: data set for template %u before its template, "
 		               "not held (hold_memory %llu bytes in use or hold disabled)",
@@ -352,6 +354,7 @@ void fl_hold(struct fl_table *tb, struct fl_stream *s, struct nfc_decode *d, uin
 	pe = calloc(1, sizeof(*pe));
 	if (!pe || !(pe->h = nfc_hold(d, p, len))) {
 		free(pe);
+		s->no_template++;
 		count(tb, tb->c.no_template, 1);
 		return;
 	}
@@ -814,6 +817,7 @@ void fl_table_exporters(struct fl_table *tb, size_t max, void (*each)(void *arg,
 			if (s->seq[k].used)
 				e.sequence_missing += s->seq[k].missing;
 		e.templates = (unsigned)s->ntmpl;
+		e.no_template = s->no_template;
 		e.last_seen = s->last_seen;
 		pthread_mutex_unlock(&s->lock);
 		if (e.family)

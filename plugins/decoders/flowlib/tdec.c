@@ -381,8 +381,10 @@ static int replay_one(void *arg, struct nfc_decode *sub, const uint8_t *p, size_
 
 	pthread_mutex_lock(&r->s->lock);
 	stream_origin(sub, r->s, r->export_ms, r->x->fmt->version == 10);
-	if (data_set(r->x, sub, r->s, r->tid, p, len, 0, r->export_ms) < 0)
+	if (data_set(r->x, sub, r->s, r->tid, p, len, 0, r->export_ms) < 0) {
+		r->s->no_template++;
 		nfc_counter_add(r->x->ctx, fl_table_counters(r->x->tb)->no_template, 1);
+	}
 	pthread_mutex_unlock(&r->s->lock);
 	return NFC_OK;
 }
