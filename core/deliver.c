@@ -293,13 +293,7 @@ static void release(struct nfc_ctx *out, struct tally *t)
 
 static int backing_off(const struct nfc_outq *q)
 {
-	struct timespec now;
-
-	if (!q->backoff_ms)
-		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec < q->retry_at.tv_sec ||
-	       (now.tv_sec == q->retry_at.tv_sec && now.tv_nsec < q->retry_at.tv_nsec);
+	return q->backoff_ms && !nfc_mono_past(&q->retry_at);
 }
 
 /* A failed attempt: wait twice as long as the last time (from 100 ms to
@@ -381,17 +375,13 @@ int nfc_dlv_full(const struct nfc_outq *q)
 
 int nfc_dlv_can_take(const struct nfc_outq *q)
 {
-	struct timespec now;
-
 	if (q->chunk_bytes < WINDOW_BYTES)
 		return 1;
 	if (!q->spooling)
 		return 0;
 	/* beyond the window, batches go to the spool: unless it refused one
 	 * less than a second ago (full, or failing) */
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > q->spool_blocked_until.tv_sec ||
-	       (now.tv_sec == q->spool_blocked_until.tv_sec && now.tv_nsec >= q->spool_blocked_until.tv_nsec);
+	return nfc_mono_past(&q->spool_blocked_until);
 }
 
 /* send() failed for good at stream offset `at` of chunk c: the rest of the

@@ -150,19 +150,42 @@ static void exp_collect(void *arg, const struct nfc_exporter_info *e)
 	l->n++;
 }
 
-static void put_exporter_family(struct nfc_buf *b, const struct exp_list *l, const char *metric, const char *type,
-                                const char *help, int which)
+/* One per-exporter family: its name, type, help and the value it reads. */
+struct exp_family {
+	const char *metric, *type, *help;
+	unsigned long long (*get)(const struct nfc_exporter_info *e);
+};
+
+static unsigned long long e_datagrams(const struct nfc_exporter_info *e) { return e->datagrams; }
+static unsigned long long e_records(const struct nfc_exporter_info *e) { return e->records; }
+static unsigned long long e_missing(const struct nfc_exporter_info *e) { return e->sequence_missing; }
+static unsigned long long e_templates(const struct nfc_exporter_info *e) { return e->templates; }
+static unsigned long long e_no_template(const struct nfc_exporter_info *e) { return e->no_template; }
+static unsigned long long e_last_seen(const struct nfc_exporter_info *e) { return (unsigned long long)e->last_seen; }
+
+static const struct exp_family exp_families[] = {
+	{ PREFIX "exporter_datagrams_total", "counter", "Datagrams decoded from the exporter.", e_datagrams },
+	{ PREFIX "exporter_records_total", "counter", "Flow records decoded from the exporter.", e_records },
+	{ PREFIX "exporter_sequence_missing", "gauge",
+	  "What the exporter's sequence numbers say is missing and has not turned up.", e_missing },
+	{ PREFIX "exporter_templates", "gauge", "Templates known for the exporter.", e_templates },
+	{ PREFIX "exporter_no_template_total", "counter",
+	  "Data sets of the exporter dropped undecoded: no template in time.", e_no_template },
+	{ PREFIX "exporter_last_seen_seconds", "gauge",
+	  "When a datagram of the exporter was last received (Unix time).", e_last_seen },
+};
+
+static void put_exporter_family(struct nfc_buf *b, const struct exp_list *l, const struct exp_family *f)
 {
+	const char *metric = f->metric;
 	char line[512];
 
-	snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n", metric, help, metric, type);
+	snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n", metric, f->help, metric, f->type);
 	nfc_buf_append(b, line, strlen(line));
 	for (size_t i = 0; i < l->n; i++) {
 		const struct nfc_exporter_info *e = &l->rows[i].e;
 		char addr[INET6_ADDRSTRLEN] = "?";
-		unsigned long long v = which == 0 ? e->datagrams : which == 1 ? e->records : which == 2 ?
-		                       e->sequence_missing : which == 3 ? e->templates : which == 5 ? e->no_template :
-		                       (unsigned long long)e->last_seen;
+		unsigned long long v = f->get(e);
 
 		inet_ntop(e->family, e->addr, addr, sizeof(addr));
 		snprintf(line, sizeof(line), "%s{decoder=\"", metric);
@@ -208,15 +231,8 @@ static void put_exporters(struct nfc_buf *b)
 			ops->exporters(M.inst[1][i]->inst, EXPORTERS_MAX, exp_collect, &l);
 		}
 	}
-	put_exporter_family(b, &l, PREFIX "exporter_datagrams_total", "counter", "Datagrams decoded from the exporter.", 0);
-	put_exporter_family(b, &l, PREFIX "exporter_records_total", "counter", "Flow records decoded from the exporter.", 1);
-	put_exporter_family(b, &l, PREFIX "exporter_sequence_missing", "gauge",
-	                    "What the exporter's sequence numbers say is missing and has not turned up.", 2);
-	put_exporter_family(b, &l, PREFIX "exporter_templates", "gauge", "Templates known for the exporter.", 3);
-	put_exporter_family(b, &l, PREFIX "exporter_no_template_total", "counter",
-	                    "Data sets of the exporter dropped undecoded: no template in time.", 5);
-	put_exporter_family(b, &l, PREFIX "exporter_last_seen_seconds", "gauge",
-	                    "When a datagram of the exporter was last received (Unix time).", 4);
+	for (size_t i = 0; i < sizeof(exp_families) / sizeof(exp_families[0]); i++)
+		put_exporter_family(b, &l, &exp_families[i]);
 	free(l.rows);
 }
 

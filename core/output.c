@@ -35,6 +35,14 @@ static struct nfc_outq *queues;
  * one batch may be larger than the other half of a small queue). */
 static _Thread_local struct nfc_worker *waiting_worker;
 
+int nfc_mono_past(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+}
+
 struct timespec nfc_mono_after(long long ns)
 {
 	struct timespec t;
@@ -144,15 +152,11 @@ int nfc_output_push(struct nfc_ctx *out, struct nfc_batch *b)
 		} else {
 			/* a live input: for a bounded time, and not while the
 			 * output backs off (an outage would stall the input) */
-			struct timespec now;
-
 			if (q->backoff_ms)
 				break;
-			clock_gettime(CLOCK_MONOTONIC, &now);
 			if (!live_until.tv_sec)
 				live_until = nfc_mono_after(LIVE_ROOM_WAIT_NS);
-			else if (now.tv_sec > live_until.tv_sec ||
-			         (now.tv_sec == live_until.tv_sec && now.tv_nsec >= live_until.tv_nsec))
+			else if (nfc_mono_past(&live_until))
 				break;
 			until = live_until;
 		}
@@ -267,14 +271,6 @@ struct nfc_batch *nfc_outq_pop(struct nfc_outq *q)
 	return b;
 }
 
-static int past(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
-}
-
 static void earliest(struct timespec *t, const struct timespec *u)
 {
 	if (u->tv_sec < t->tv_sec || (u->tv_sec == t->tv_sec && u->tv_nsec < t->tv_nsec))
@@ -321,7 +317,7 @@ static void *output_thread(void *arg)
 			ops->reopen(out->inst);
 			pthread_mutex_lock(&q->lock);
 		}
-		if (q->draining && past(&q->deadline))
+		if (q->draining && nfc_mono_past(&q->deadline))
 			break;
 		if (q->draining && q->spool) {
 			/* SIGTERM: deliver for three quarters of drain_timeout, then
@@ -329,14 +325,14 @@ static void *output_thread(void *arg)
 			 * what is left on disk for the next start */
 			if (!spool_at.tv_sec)
 				spool_at = nfc_mono_after((long long)q->drain_timeout_ms * 750000LL);
-			if ((q->backoff_ms || q->spooling || past(&spool_at)) &&
+			if ((q->backoff_ms || q->spooling || nfc_mono_past(&spool_at)) &&
 			    !(q->count == 0 && nfc_dlv_empty(q) && q->npend == 0)) {
 				nfc_dlv_spool_all(out);
 				break;
 			}
 		}
 		nfc_dlv_spool_step(out);
-		if (q->spooling && past(&synced)) {
+		if (q->spooling && nfc_mono_past(&synced)) {
 			/* what went to the spool is made durable once a second */
 			pthread_mutex_unlock(&q->lock);
 			nfc_spool_sync(q->spool);
@@ -354,7 +350,7 @@ static void *output_thread(void *arg)
 		}
 		/* Light traffic: a small chunk waits up to LINGER_NS for more
 		 * batches, then goes out as it is. */
-		if (nfc_dlv_open_len(q) && (q->draining || q->count || past(&linger_until))) {
+		if (nfc_dlv_open_len(q) && (q->draining || q->count || nfc_mono_past(&linger_until))) {
 			nfc_dlv_close(out);
 			continue;
 		}

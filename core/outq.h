@@ -106,6 +106,8 @@ struct nfc_outq {
 
 /* CLOCK_MONOTONIC now plus `ns` nanoseconds (the clock of q->cond). */
 struct timespec nfc_mono_after(long long ns);
+/* The CLOCK_MONOTONIC time t has come. */
+int nfc_mono_past(const struct timespec *t);
 /* Take the oldest batch off the ring (lock held, q->count > 0), waking an
  * input that waits for room. */
 struct nfc_batch *nfc_outq_pop(struct nfc_outq *q);
