@@ -5,7 +5,9 @@
 #   bench/run.sh [-f v5|v9|ipfix] [-d SECONDS] [-r "RATE..."] [-p POOL] [-P PCAP] [-b RCVBUF] [-o RESULTS] [RECEIVER...]
 #
 # RECEIVER: nfc-file (file output to /dev/null), nfc-sekoia (Sekoia output
-# over TLS to bench/nfc-tls-sink), nfcapd, nfacctd. Default: all four.
+# over TLS to bench/nfc-tls-sink), nfc-spool (the Sekoia output with its
+# intake away: every record goes to the disk spool), nfcapd, nfacctd.
+# Default: all but nfc-spool.
 # FORMAT (-f): v5 (default): POOL synthetic datagrams of 30 records
 # (nfc-replay --gen-v5); v9 or ipfix: softflowd's export of generated
 # traffic (about POOL datagrams, 26-27 records each), captured with tcpdump
@@ -157,9 +159,10 @@ start_nfc() {
 	wait_udp_port $PORT || { cat "$T/nfc.log"; echo "daemon did not start"; exit 1; }
 }
 
-# The output's records counter from the last stats line of an output (its
+# The output's counter $1 from the last stats line of an output (its
 # counters start with records=; an input's start with datagrams=).
-nfc_out_records() { grep 'stats: records=' "$T/nfc.log" | tail -1 | field records; }
+nfc_out() { grep 'stats: records=' "$T/nfc.log" | tail -1 | field "$1"; }
+nfc_out_records() { nfc_out records; }
 # Records the daemon's queue refused (its loss without a socket drop).
 nfc_overflow_note() {
 	grep 'stats: records=' "$T/nfc.log" | tail -1 | field queue_overflow |
@@ -168,11 +171,16 @@ nfc_overflow_note() {
 sink_frames() { sed -n 's/.*frames=\([0-9]*\).*/\1/p' "$T/sink.stats" 2>/dev/null; }
 
 finish_nfc() {
-	# Drain: wait until the delivered count stops moving (stats every 1 s).
+	# Drain: wait until the delivered (or spooled) count stops moving
+	# (stats every 1 s).
 	prev=-1; n=30
 	while [ $n -gt 0 ]; do
 		sleep 1.1
-		if [ "$1" = sekoia ]; then cur=$(sink_frames); else cur=$(nfc_out_records); fi
+		case $1 in
+		sekoia) cur=$(sink_frames) ;;
+		spool) cur=$(nfc_out spooled) ;;
+		*) cur=$(nfc_out_records) ;;
+		esac
 		cur=${cur:-0}
 		[ "$cur" = "$prev" ] && break
 		prev=$cur; n=$((n - 1))
@@ -181,17 +189,19 @@ finish_nfc() {
 	# the daemon's peak resident memory over the trial
 	RSS_MIB=$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$RPID/status" 2>/dev/null)
 	kill -TERM "$RPID"; wait "$RPID"; RPID=""
-	if [ "$1" = sekoia ]; then
-		sleep 1.1
-		GOT=$(sink_frames)
-	else
-		GOT=$(nfc_out_records)
-	fi
+	case $1 in
+	sekoia) sleep 1.1; GOT=$(sink_frames) ;;
+	spool) GOT=$(nfc_out spooled); SPOOL_BYTES=$(du -sb "$T/state/spool" | cut -f1) ;;
+	*) GOT=$(nfc_out_records) ;;
+	esac
 }
 
-start_sink() {
+make_cert() {
 	[ -f "$T/cert.pem" ] || openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
 		-addext subjectAltName=DNS:localhost -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null
+}
+start_sink() {
+	make_cert
 	rm -f "$T/sink.stats"
 	taskset -c 0 "$SINK" -c "$T/cert.pem" -k "$T/key.pem" -p $SINK_PORT -s "$T/sink.stats" &
 	SPID=$!
@@ -261,6 +271,7 @@ trial() {
 	case $rx in
 	nfc-file) start_nfc file ;;
 	nfc-sekoia) start_sink; start_nfc sekoia ;;
+	nfc-spool) make_cert; start_nfc sekoia ;;
 	nfcapd) start_nfcapd ;;
 	nfacctd) start_nfacctd ;;
 	esac
@@ -285,6 +296,10 @@ trial() {
 		note=$(awk -v c="$(($(cpu_ticks "$SPID") - SINK0))" -v hz="$HZ" -v s="$SECS" -v rss="${RSS_MIB:-?}" \
 			'BEGIN { printf "rss %s MiB, sink %.0f%%", rss, c / hz / s * 100 }')
 		stop_sink ;;
+	nfc-spool)
+		finish_nfc spool
+		note=$(awk -v b="${SPOOL_BYTES:-0}" -v g="$GOT" -v rss="${RSS_MIB:-?}" -v o="$(nfc_overflow_note)" \
+			'BEGIN { printf "rss %s MiB, spool %.0f MB, %.1f B/record %s", rss, b / 1e6, g ? b / g : 0, o }') ;;
 	nfcapd) finish_nfcapd ;;
 	nfacctd) finish_nfacctd ;;
 	esac
@@ -365,7 +380,7 @@ SUMMARY=""
 for rx in $RECEIVERS; do
 	case $rx in
 	nfcapd|nfacctd) command -v "$rx" >/dev/null || { out "| $rx | not installed |"; continue; } ;;
-	nfc-file|nfc-sekoia) [ -x "$DAEMON" ] || { out "| $rx | $DAEMON missing |"; continue; } ;;
+	nfc-file|nfc-sekoia|nfc-spool) [ -x "$DAEMON" ] || { out "| $rx | $DAEMON missing |"; continue; } ;;
 	*) echo "unknown receiver $rx"; exit 2 ;;
 	esac
 	best="none" bad=0

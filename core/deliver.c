@@ -384,6 +384,15 @@ int nfc_dlv_can_take(const struct nfc_outq *q)
 	return nfc_mono_past(&q->spool_blocked_until);
 }
 
+int nfc_dlv_consuming(const struct nfc_outq *q)
+{
+	if (!q->backoff_ms || q->chunk_bytes < WINDOW_BYTES)
+		return 1;
+	/* the window is full: the spool takes the rest, once the output
+	 * thread starts spooling, unless it refused a chunk lately */
+	return q->spool && nfc_mono_past(&q->spool_blocked_until);
+}
+
 /* send() failed for good at stream offset `at` of chunk c: the rest of the
  * chunk is dropped (its records counted when they pass the low water). */
 static void drop_rest(struct nfc_ctx *out, struct nfc_chunk *c, uint64_t at, int from_resend, int rc)

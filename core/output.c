@@ -19,9 +19,10 @@
 #define IDLE_NS 1000000000L /* idle() after this long without work */
 #define THROTTLE_POLL_NS 50000000L /* a throttled input re-checks shutdown this often */
 /* A live input's batch that finds the queue full waits this long for room
- * (while the output is not backing off) before it is dropped: a woken input
- * thread preempts the output thread, which on a busy core falls behind in
- * bursts; the socket buffer holds the traffic meanwhile. */
+ * (while the output thread consumes: delivering, or spooling) before it is
+ * dropped: a woken input thread preempts the output thread, which on a busy
+ * core falls behind in bursts; the socket buffer holds the traffic
+ * meanwhile. */
 #define LIVE_ROOM_WAIT_NS 20000000L
 
 /* Every prepared queue, for nfc_worker_throttle(). Changed by the main
@@ -150,9 +151,10 @@ int nfc_output_push(struct nfc_ctx *out, struct nfc_batch *b)
 				break;
 			until = nfc_mono_after(THROTTLE_POLL_NS);
 		} else {
-			/* a live input: for a bounded time, and not while the
-			 * output backs off (an outage would stall the input) */
-			if (q->backoff_ms)
+			/* a live input: for a bounded time, and only while the
+			 * output thread consumes (an outage without a spool to
+			 * take the records would stall the input) */
+			if (!nfc_dlv_consuming(q))
 				break;
 			if (!live_until.tv_sec)
 				live_until = nfc_mono_after(LIVE_ROOM_WAIT_NS);

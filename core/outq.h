@@ -134,6 +134,10 @@ int nfc_dlv_full(const struct nfc_outq *q);
 /* A batch may be taken off the queue now: the window has room, or batches
  * go to a spool that takes them. Lock held. */
 int nfc_dlv_can_take(const struct nfc_outq *q);
+/* The output thread takes batches off the queue without waiting for the
+ * destination: not backing off, or the window or the spool has room. Lock
+ * held. */
+int nfc_dlv_consuming(const struct nfc_outq *q);
 /* Count what was never delivered as lost at shutdown, free it (lock held). */
 void nfc_dlv_lose_all(struct nfc_ctx *out);
 /* Spool: move closed chunks to disk while spooling, start spooling when
