@@ -12,6 +12,7 @@
 #include "loader.h"
 #include "health.h"
 #include "metrics.h"
+#include "status.h"
 #include "log.h"
 #include "nfc.h"
 
@@ -335,8 +336,8 @@ static void usage(FILE *f)
 	        "                      nothing is sent to the intake\n"
 	        "      --send-test-event\n"
 	        "                      with --test-connection: also send one test event\n"
-	        "      --status        a table of the running daemon's inputs and outputs, from its\n"
-	        "                      [core] metrics endpoint\n"
+	        "      --status        the running daemon's inputs, outputs and exporters, with\n"
+	        "                      rates over one second, from its [core] metrics endpoint\n"
 	        "      --health        whether the running daemon receives and delivers (exit 0)\n"
 	        "                      or not (exit 1), from its state_dir/health\n"
 	        "      --list-plugins  list the plugins and their parameters\n"
@@ -730,7 +731,7 @@ int main(int argc, char **argv)
 		int rc = 1;
 
 		if (app.core.metrics && *app.core.metrics)
-			rc = nfc_metrics_status(app.core.metrics);
+			rc = nfc_status(app.core.metrics);
 		else
 			printf("--status asks the running daemon through its metrics endpoint, which is off: set "
 			       "[core] metrics=127.0.0.1:9108 in %s and restart it\n", path);

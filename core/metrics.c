@@ -5,11 +5,6 @@
  * scrape reads the counters as the stats line does (relaxed loads of the
  * per-thread rows), so it costs the hot path nothing. */
 #include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <sys/time.h>
-#include <time.h>
-#include <unistd.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -21,7 +16,7 @@
 #include "metrics.h"
 #include "nfc.h"
 
-#define PREFIX "netflow_concentrator_"
+#define PREFIX NFC_METRICS_PREFIX
 
 static struct {
 	struct MHD_Daemon *d;
@@ -116,9 +111,9 @@ static void put_gauge(struct nfc_buf *b, const char *metric, const char *help,
 		put_sample(b, metric, M.inst[2][i], get(M.inst[2][i]));
 }
 
-/* Per-exporter series: the EXPORTERS_MAX most recently seen exporters of
- * each decoder (bounded cardinality, whatever the network sends). */
-#define EXPORTERS_MAX 256
+/* Per-exporter series: the NFC_METRICS_EXPORTERS_MAX most recently seen
+ * exporters of each decoder (bounded cardinality, whatever the network
+ * sends). */
 
 struct exp_row {
 	const struct nfc_ctx *dec;
@@ -175,6 +170,18 @@ static const struct exp_family exp_families[] = {
 	  "When a datagram of the exporter was last received (Unix time).", e_last_seen },
 };
 
+/* The export format versions a decoder handles ("9", "10"; "9,10" for one
+ * that takes both), from its descriptor: what --status shows per exporter. */
+static void versions_label(const struct nfc_ctx *dec, char *out, size_t cap)
+{
+	const uint16_t *v = dec->plugin->decoder->versions;
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof(dec->plugin->decoder->versions) / sizeof(v[0]) && v[i] && n < cap; i++)
+		n += (size_t)snprintf(out + n, cap - n, "%s%u", i ? "," : "", v[i]);
+}
+
 static void put_exporter_family(struct nfc_buf *b, const struct exp_list *l, const struct exp_family *f)
 {
 	const char *metric = f->metric;
@@ -184,15 +191,16 @@ static void put_exporter_family(struct nfc_buf *b, const struct exp_list *l, con
 	nfc_buf_append(b, line, strlen(line));
 	for (size_t i = 0; i < l->n; i++) {
 		const struct nfc_exporter_info *e = &l->rows[i].e;
-		char addr[INET6_ADDRSTRLEN] = "?";
+		char addr[INET6_ADDRSTRLEN] = "?", versions[64];
 		unsigned long long v = f->get(e);
 
 		inet_ntop(e->family, e->addr, addr, sizeof(addr));
+		versions_label(l->rows[i].dec, versions, sizeof(versions));
 		snprintf(line, sizeof(line), "%s{decoder=\"", metric);
 		nfc_buf_append(b, line, strlen(line));
 		put_label(b, l->rows[i].dec->name);
-		snprintf(line, sizeof(line), "\",exporter=\"%s\",port=\"%u\",domain=\"%u\"} %llu\n", addr, e->port,
-		         e->domain, v);
+		snprintf(line, sizeof(line), "\",version=\"%s\",exporter=\"%s\",port=\"%u\",domain=\"%u\"} %llu\n",
+		         versions, addr, e->port, e->domain, v);
 		nfc_buf_append(b, line, strlen(line));
 	}
 }
@@ -228,7 +236,7 @@ static void put_exporters(struct nfc_buf *b)
 
 		if (ops->exporters) {
 			l.dec = M.inst[1][i];
-			ops->exporters(M.inst[1][i]->inst, EXPORTERS_MAX, exp_collect, &l);
+			ops->exporters(M.inst[1][i]->inst, NFC_METRICS_EXPORTERS_MAX, exp_collect, &l);
 		}
 	}
 	for (size_t i = 0; i < sizeof(exp_families) / sizeof(exp_families[0]); i++)
@@ -353,234 +361,4 @@ void nfc_metrics_stop(void)
 	if (M.d)
 		MHD_stop_daemon(M.d);
 	M.d = NULL;
-}
-
-/* ---- --status: a person's view of a running daemon, from its endpoint ---- */
-
-#define STATUS_MAX_INST 64
-
-struct inst_row {
-	char kind[16], name[64], plugin[64];
-	unsigned long long v[10];
-};
-
-/* Values --status shows, by kind: the counter (or gauge) names. */
-static const char *const in_cols[] = { "datagrams", "records", "malformed", "kernel_drops", NULL };
-static const char *const out_cols[] = { "records", "queued_records", "spool_records", "failing_seconds",
-	                                "send_errors", "queue_overflow", "lost_at_shutdown", "refused", NULL };
-
-static int col_index(const char *const *cols, const char *name)
-{
-	for (int i = 0; cols[i]; i++)
-		if (!strcmp(cols[i], name))
-			return i;
-	return -1;
-}
-
-/* One sample line "netflow_concentrator_KIND_NAME[_total]{instance="I",plugin="P"} V". */
-static void status_line(const char *line, struct inst_row *rows, size_t *nrows)
-{
-	char kind[16], rest[160], inst[64], plugin[64];
-	unsigned long long v;
-	const char *const *cols;
-	size_t i;
-	int c;
-
-	if (sscanf(line, PREFIX "%15[a-z]_%159[a-z0-9_]{instance=\"%63[^\"]\",plugin=\"%63[^\"]\"} %llu", kind, rest,
-	           inst, plugin, &v) != 5)
-		return;
-	if (strlen(rest) > 6 && !strcmp(rest + strlen(rest) - 6, "_total"))
-		rest[strlen(rest) - 6] = '\0';
-	cols = !strcmp(kind, "input") ? in_cols : !strcmp(kind, "output") ? out_cols : NULL;
-	if (!cols || (c = col_index(cols, rest)) < 0)
-		return;
-	for (i = 0; i < *nrows; i++)
-		if (!strcmp(rows[i].kind, kind) && !strcmp(rows[i].name, inst))
-			break;
-	if (i == *nrows) {
-		if (*nrows == STATUS_MAX_INST)
-			return;
-		memset(&rows[i], 0, sizeof(rows[i]));
-		snprintf(rows[i].kind, sizeof(rows[i].kind), "%s", kind);
-		snprintf(rows[i].name, sizeof(rows[i].name), "%s", inst);
-		snprintf(rows[i].plugin, sizeof(rows[i].plugin), "%s", plugin);
-		(*nrows)++;
-	}
-	rows[i].v[c] = v;
-}
-
-struct exp_status {
-	char decoder[64], addr[64];
-	unsigned port, domain;
-	unsigned long long v[6]; /* datagrams, records, missing, templates, last seen, no_template */
-};
-
-static const char *const exp_cols[] = { "datagrams_total", "records_total", "sequence_missing", "templates",
-	                                "last_seen_seconds", "no_template_total", NULL };
-
-/* "netflow_concentrator_exporter_COL{decoder=..,exporter=..,port=..,domain=..} V" */
-static void status_exporter(const char *line, struct exp_status **rows, size_t *n, size_t *cap)
-{
-	char col[32], dec[64], addr[64];
-	unsigned port, domain;
-	unsigned long long v;
-	size_t i;
-	int c;
-
-	if (sscanf(line, PREFIX "exporter_%31[a-z_]{decoder=\"%63[^\"]\",exporter=\"%63[^\"]\",port=\"%u\","
-	           "domain=\"%u\"} %llu", col, dec, addr, &port, &domain, &v) != 6 || (c = col_index(exp_cols, col)) < 0)
-		return;
-	for (i = 0; i < *n; i++)
-		if (!strcmp((*rows)[i].decoder, dec) && !strcmp((*rows)[i].addr, addr) && (*rows)[i].port == port &&
-		    (*rows)[i].domain == domain)
-			break;
-	if (i == *n) {
-		if (*n == *cap) {
-			size_t nc = *cap ? 2 * *cap : 64;
-			struct exp_status *r = realloc(*rows, nc * sizeof(*r));
-
-			if (!r)
-				return;
-			*rows = r;
-			*cap = nc;
-		}
-		memset(&(*rows)[i], 0, sizeof((*rows)[i]));
-		snprintf((*rows)[i].decoder, sizeof((*rows)[i].decoder), "%s", dec);
-		snprintf((*rows)[i].addr, sizeof((*rows)[i].addr), "%s", addr);
-		(*rows)[i].port = port;
-		(*rows)[i].domain = domain;
-		(*n)++;
-	}
-	(*rows)[i].v[c] = v;
-}
-
-/* GET /metrics from the endpoint (a wildcard address means this host). */
-static int fetch(const struct sockaddr_storage *sa, struct nfc_buf *out, char *err, size_t errlen)
-{
-	struct sockaddr_storage to = *sa;
-	static const char req[] = "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
-	struct timeval tv = { 5, 0 };
-	int fd;
-	ssize_t n;
-
-	if (to.ss_family == AF_INET && ((struct sockaddr_in *)&to)->sin_addr.s_addr == htonl(INADDR_ANY))
-		((struct sockaddr_in *)&to)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (to.ss_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&to)->sin6_addr))
-		((struct sockaddr_in6 *)&to)->sin6_addr = in6addr_loopback;
-	fd = socket(to.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return NFC_ERROR;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&to, to.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-	                                                                  : sizeof(struct sockaddr_in)) < 0 ||
-	    send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof(req) - 1)) {
-		snprintf(err, errlen, "%s", strerror(errno));
-		close(fd);
-		return NFC_ERROR;
-	}
-	for (;;) {
-		char *p = nfc_buf_reserve(out, 65536);
-
-		if (!p || (n = recv(fd, p, 65536, 0)) < 0) {
-			snprintf(err, errlen, "%s", p ? strerror(errno) : "out of memory");
-			close(fd);
-			return NFC_ERROR;
-		}
-		if (n == 0)
-			break;
-		nfc_buf_commit(out, (size_t)n);
-	}
-	close(fd);
-	nfc_buf_append(out, "", 1);
-	return NFC_OK;
-}
-
-int nfc_metrics_status(const char *spec)
-{
-	struct sockaddr_storage sa;
-	struct nfc_buf b = { 0 };
-	struct inst_row rows[STATUS_MAX_INST];
-	struct exp_status *exp = NULL;
-	size_t nrows = 0, nexp = 0, capexp = 0, ninfo = 0;
-	struct { char name[64], status[256]; } info[STATUS_MAX_INST];
-	char err[256], *line, *save = NULL;
-
-	if (nfc_metrics_parse(spec, &sa, err, sizeof(err)) < 0) {
-		printf("[core] metrics=%s: %s\n", spec, err);
-		return 1;
-	}
-	if (fetch(&sa, &b, err, sizeof(err)) < 0) {
-		printf("cannot reach the daemon's metrics endpoint %s: %s (is it running with this "
-		       "configuration?)\n", spec, err);
-		nfc_buf_free(&b);
-		return 1;
-	}
-	if (strncmp(b.data, "HTTP/1.", 7) || strncmp(b.data + 9, "200", 3)) {
-		printf("%s did not answer the metrics (%.40s)\n", spec, b.data);
-		nfc_buf_free(&b);
-		return 1;
-	}
-	for (line = strtok_r(b.data, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
-		char ver[32], abi[16];
-
-		if (sscanf(line, PREFIX "build_info{version=\"%31[^\"]\",abi=\"%15[^\"]\"}", ver, abi) == 2)
-			printf("netflow-concentrator %s (plugin ABI %s), metrics at http://%s/metrics\n\n", ver, abi, spec);
-		else if (!strncmp(line, PREFIX "exporter_", strlen(PREFIX "exporter_")))
-			status_exporter(line, &exp, &nexp, &capexp);
-		else if (ninfo < STATUS_MAX_INST &&
-		         sscanf(line, PREFIX "output_info{instance=\"%63[^\"]\",status=\"%255[^\"]\"}", info[ninfo].name,
-		                info[ninfo].status) == 2)
-			ninfo++;
-		else
-			status_line(line, rows, &nrows);
-	}
-	nfc_buf_free(&b);
-	printf("%-16s %-12s %12s %12s %10s %12s\n", "INPUT", "PLUGIN", "DATAGRAMS", "RECORDS", "MALFORMED",
-	       "KERNEL_DROPS");
-	for (size_t i = 0; i < nrows; i++)
-		if (!strcmp(rows[i].kind, "input"))
-			printf("%-16s %-12s %12llu %12llu %10llu %12llu\n", rows[i].name, rows[i].plugin, rows[i].v[0],
-			       rows[i].v[1], rows[i].v[2], rows[i].v[3]);
-	printf("\n%-16s %-12s %-18s %10s %10s %12s %10s\n", "OUTPUT", "PLUGIN", "STATE", "QUEUED", "SPOOL",
-	       "DELIVERED", "LOST");
-	for (size_t i = 0; i < nrows; i++) {
-		char state[48];
-		const unsigned long long *v = rows[i].v;
-
-		if (strcmp(rows[i].kind, "output"))
-			continue;
-		if (v[3])
-			snprintf(state, sizeof(state), "failing for %llu s", v[3]);
-		else
-			snprintf(state, sizeof(state), "delivering");
-		printf("%-16s %-12s %-18s %10llu %10llu %12llu %10llu\n", rows[i].name, rows[i].plugin, state, v[1],
-		       v[2], v[0], v[4] + v[5] + v[6] + v[7]);
-	}
-	for (size_t i = 0; i < ninfo; i++)
-		if (info[i].status[0])
-			printf("  [%s] %s\n", info[i].name, info[i].status);
-	printf("\n%-40s %-11s %10s %9s %10s %12s %8s %11s %9s\n", "EXPORTER", "DECODER", "DOMAIN", "TEMPLATES",
-	       "DATAGRAMS", "RECORDS", "MISSING", "NO_TEMPLATE", "LAST SEEN");
-	for (size_t i = 0; i < nexp; i++) {
-		const struct exp_status *e = &exp[i];
-		char who[80], seen[32];
-		long long ago = (long long)time(NULL) - (long long)e->v[4];
-
-		if (e->port)
-			snprintf(who, sizeof(who), "%s:%u", e->addr, e->port);
-		else
-			snprintf(who, sizeof(who), "%s", e->addr);
-		if (ago < 0)
-			ago = 0;
-		snprintf(seen, sizeof(seen), "%llds ago", ago);
-		printf("%-40s %-11s %10u %9llu %10llu %12llu %8llu %11llu %9s\n", who, e->decoder, e->domain, e->v[3],
-		       e->v[0], e->v[1], e->v[2], e->v[5], seen);
-	}
-	if (!nexp)
-		printf("(no exporter seen yet)\n");
-	free(exp);
-	printf("\nLOST: send_errors + queue_overflow + lost_at_shutdown + refused. MISSING: what the exporters' "
-	       "sequence numbers say was lost before it reached us.\n");
-	return 0;
 }

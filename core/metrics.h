@@ -7,6 +7,12 @@
 
 struct nfc_ctx;
 
+/* Every metric name starts with this. */
+#define NFC_METRICS_PREFIX "netflow_concentrator_"
+/* The endpoint serves the exporter series of at most this many exporters
+ * (streams) per decoder, the most recently seen. */
+#define NFC_METRICS_EXPORTERS_MAX 256
+
 /* ADDR:PORT ("127.0.0.1:9108", "[::]:9108", "0.0.0.0:9108") to an address;
  * NFC_EINVAL with the reason in err. */
 int nfc_metrics_parse(const char *spec, struct sockaddr_storage *sa, char *err, size_t errlen);
@@ -14,8 +20,5 @@ int nfc_metrics_parse(const char *spec, struct sockaddr_storage *sa, char *err, 
 int nfc_metrics_start(const char *spec, struct nfc_ctx *const *in, size_t nin, struct nfc_ctx *const *dec,
                       size_t ndec, struct nfc_ctx *const *out, size_t nout);
 void nfc_metrics_stop(void);
-/* --status: fetch the running daemon's metrics and print a table for a
- * person. Returns the exit status (0, or 1 when it cannot be reached). */
-int nfc_metrics_status(const char *spec);
 
 #endif

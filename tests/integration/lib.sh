@@ -5,7 +5,8 @@
 : "${NFC_BUILDDIR:?run through make check}"
 : "${NFC_SRCDIR:?run through make check}"
 NFC_BIN="$NFC_BUILDDIR/netflow-concentrator"
-# python3 tests build NetFlow v5 with tests/integration/v5.py
+# python3 tests build NetFlow v5 with tests/integration/v5.py, v9 and IPFIX
+# with tests/integration/v9ipfix.py
 PYTHONPATH="$NFC_SRCDIR/tests/integration${PYTHONPATH:+:$PYTHONPATH}"; export PYTHONPATH
 
 # skip: exit 77 (automake's SKIP), except in CI (CI=true), where a test that

@@ -2,8 +2,11 @@
 # [core] metrics: the Prometheus endpoint, scraped and parsed by a real
 # Prometheus text parser (Debian's python3-prometheus-client): the counters
 # of the stats line per instance with the values the traffic sent gives,
-# the outputs' gauges, build info; 404 elsewhere; a bad address stops
-# start-up with the file, line and key.
+# the outputs' gauges, build info, per-exporter series; 404 elsewhere; a bad
+# address stops start-up with the file, line and key. --status against the
+# traffic sent: records/s during a steady send, one row per exporter address
+# merging its v9 and IPFIX streams (versions, domains, templates, gaps), the
+# inputs' and outputs' rows; without a daemon or an endpoint, what it says.
 . "$NFC_SRCDIR/tests/integration/lib.sh"
 private_net "$@"
 need_cmd python3
@@ -57,6 +60,7 @@ assert value("netflow_concentrator_output_failing_seconds", instance="json") == 
 exp = [s for s in fams["netflow_concentrator_exporter_records"].samples
        if s.labels["decoder"] == "netflow_v5" and s.name.endswith("_total")]
 assert len(exp) == 3 and all(s.value == 30 and s.labels["exporter"] == "127.0.0.1" for s in exp), exp
+assert all(s.labels["version"] == "5" for s in exp), exp
 seen = [s for s in fams["netflow_concentrator_exporter_last_seen_seconds"].samples if s.labels["decoder"] == "netflow_v5"]
 import time
 assert all(abs(s.value - time.time()) < 60 for s in seen), seen
@@ -70,12 +74,55 @@ try:
 except urllib.error.HTTPError as e:
     print(e.code)')
 [ "$code" = 404 ] || fail "GET /other answered $code, not 404"
-# --status: the same, as a table for a person
-"$NFC_BIN" -c "$TMP/nfc.ini" --status >"$TMP/status.out" 2>"$TMP/status.err" || { cat "$TMP/status.out" "$TMP/status.err"; fail "--status failed"; }
-grep -q "^netflow-concentrator .* (plugin ABI 1.0), metrics at http://127.0.0.1:9108/metrics" "$TMP/status.out" &&
-	grep -Eq "^listener +udp +4 +90 +1 +0$" "$TMP/status.out" &&
-	grep -Eq "^json +file +delivering +0 +0 +90 +0$" "$TMP/status.out" &&
-	[ "$(grep -Ec "^127\.0\.0\.1:[0-9]+ +netflow_v5 +0 +0 +1 +30 +0 +0 +[0-9]+s ago$" "$TMP/status.out")" = 3 ] ||
+# --status: the same, for a person, from two reads a second apart. A second
+# exporter, 127.0.0.2, sends v9 (source id 1) and IPFIX (observation domains
+# 2 and 3) at a steady 200 records/s (20 datagrams of 10 records a second,
+# the three streams in turn) while --status runs; its IPFIX domain 3 skips
+# 7 records once (a sequence gap). Its row must merge the three streams and
+# show a rate within 30%..300% of 200 (a loaded machine paces unevenly), and
+# 127.0.0.1's row, idle with 90 records, a rate of 0; the read after the
+# traffic must show rates of 0 beside totals of 90 and 600 (so a total shown
+# as a rate fails, and so does a rate of 0).
+python3 - >"$TMP/sender.log" <<'X' &
+import time, v9ipfix
+s = v9ipfix.sender("127.0.0.2")
+seq = {1: 0, 2: 0, 3: 0}
+t0 = time.monotonic()
+for k in range(60):
+    dom = 1 + k % 3
+    if dom == 1:  # v9 counts export packets
+        s.sendto(v9ipfix.v9(10, seq[1], 1, uptime=1000 + 50 * k), ("127.0.0.1", 2055))
+        seq[1] += 1
+    else:  # IPFIX counts records
+        if dom == 3 and k == 5:
+            seq[3] += 7
+        s.sendto(v9ipfix.ipfix(10, seq[dom], dom), ("127.0.0.1", 2055))
+        seq[dom] += 10
+    if k == 4:
+        print("steady", flush=True)
+    time.sleep(max(0, t0 + (k + 1) / 20 - time.monotonic()))
+X
+SENDER=$!
+NFC_PIDS="$NFC_PIDS $SENDER"
+wait_for steady "$TMP/sender.log"
+"$NFC_BIN" -c "$TMP/nfc.ini" --status >"$TMP/status1.out" 2>"$TMP/status1.err" ||
+	{ cat "$TMP/status1.out" "$TMP/status1.err"; fail "--status failed"; }
+wait "$SENDER" || fail "the v9/IPFIX sender failed"
+wait_lines "$TMP/out.json" 690 || fail "the v9 and IPFIX records did not arrive"
+grep -q "^netflow-concentrator .* (plugin ABI 1.0), metrics at http://127.0.0.1:9108/metrics, rates over 1\.[0-9] s$" \
+	"$TMP/status1.out" || { cat "$TMP/status1.out"; fail "--status heading"; }
+awk '$1 == "127.0.0.2" { r2 = $5 } $1 == "127.0.0.1" { r1 = $5 } $1 == "listener" { ri = $4 }
+	END { exit !(r2 >= 60 && r2 <= 600 && ri >= 60 && ri <= 600 && r1 == "0") }' "$TMP/status1.out" ||
+	{ cat "$TMP/status1.out"; fail "--status: 127.0.0.2 and the listener not at 60..600 records/s, or 127.0.0.1 not at 0"; }
+# Idle now: the totals the traffic gives, one row per exporter address, and
+# rates of 0.
+"$NFC_BIN" -c "$TMP/nfc.ini" --status >"$TMP/status.out" 2>"$TMP/status.err" ||
+	{ cat "$TMP/status.out" "$TMP/status.err"; fail "--status failed"; }
+grep -Eq "^listener +udp +0 +0 +64 +690 +1 +0$" "$TMP/status.out" &&
+	grep -Eq "^json +file +delivering +0 +0 +690 +0  $TMP/out.json$" "$TMP/status.out" &&
+	grep -Eq "^127\.0\.0\.1 +v5 +0 +0 +0 +90 +0 +0  [0-9]+s ago$" "$TMP/status.out" &&
+	grep -Eq "^127\.0\.0\.2 +v9,IPFIX +1,2,3 +3 +0 +600 +7 +0  [0-9]+s ago$" "$TMP/status.out" &&
+	[ "$(grep -c "^127\.0\.0\." "$TMP/status.out")" = 2 ] ||
 	{ cat "$TMP/status.out"; fail "--status table"; }
 # bounded cardinality: 300 more exporter streams, at most 256 series per decoder
 python3 - <<'X'

@@ -236,6 +236,15 @@ static int file_diagnose(void *inst, struct nfc_ctx *ctx, unsigned flags)
 	return NFC_OK;
 }
 
+/* Where it writes, for the stats line and --status (path is not changed
+ * after the configuration is read: safe from any thread). */
+static void file_status(void *inst, char *out, size_t len)
+{
+	struct out_file *f = inst;
+
+	snprintf(out, len, "dest=%s", f->is_stdout ? "stdout" : f->path);
+}
+
 static const struct nfc_output_ops ops = {
 	.size = sizeof(struct nfc_output_ops),
 	.start = file_start,
@@ -244,6 +253,7 @@ static const struct nfc_output_ops ops = {
 	.stop = file_stop,
 	.reopen = file_reopen,
 	.diagnose = file_diagnose,
+	.status = file_status,
 };
 
 NFC_PLUGIN_DEFINE = {
