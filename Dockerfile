@@ -6,7 +6,7 @@ FROM ${BASE} AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential autoconf automake libtool pkg-config libssl-dev libconfig-dev libcunit1-dev libpcap-dev \
-      libcurl4-openssl-dev zlib1g-dev libzstd-dev libmicrohttpd-dev \
+      libcurl4-openssl-dev zlib1g-dev libzstd-dev liblz4-dev libmicrohttpd-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -18,7 +18,7 @@ RUN ./autogen.sh \
 
 FROM ${BASE}
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libssl3 libconfig9 libpcap0.8 libcurl4 zlib1g libzstd1 libmicrohttpd12 ca-certificates \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libssl3 libconfig9 libpcap0.8 libcurl4 zlib1g libzstd1 liblz4-1 libmicrohttpd12 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home-dir /var/lib/netflow-concentrator --shell /usr/sbin/nologin netflow \
  && mkdir -p /app /var/lib/netflow-concentrator \

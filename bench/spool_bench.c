@@ -1,13 +1,14 @@
 /* nfc-spool-bench: the disk spool alone. Appends RECORDS flow records as
  * JSON lines (made by the core's encoder from softflowd-IPFIX-like records,
  * bench/flowgen.h) in chunks of 256 KiB, syncs, then drains them; once per
- * zstd level. Prints write and drain rates (wall clock and CPU), bytes on
+ * zstd level, or with LZ4 (what the output thread uses when it falls behind).
+ * Prints write and drain rates (wall clock and CPU), bytes on
  * disk per record and what 30 million records would take. Reports,
  * asserts nothing.
  *
- *   nfc-spool-bench DIR [RECORDS [LEVEL...]]    default 3000000 records, levels 1 and 3
+ *   nfc-spool-bench DIR [RECORDS [LEVEL|lz4...]]    default 3000000 records, levels 1 and 3, lz4
  *
- * DIR/level-N is created for each level (it must not hold a spool already)
+ * DIR/level-N (DIR/lz4) is created for each run (it must not hold a spool already)
  * and emptied by the drain. */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -74,7 +75,7 @@ static int make_pool(struct pool *p)
 }
 
 /* Append `n` records in chunks of whole lines up to CHUNK bytes. */
-static int write_all(struct nfc_spool *s, const struct pool *p, long n, double *bytes_in)
+static int write_all(struct nfc_spool *s, enum nfc_spool_pace pace, const struct pool *p, long n, double *bytes_in)
 {
 	static char chunk[CHUNK];
 	size_t used = 0;
@@ -84,7 +85,7 @@ static int write_all(struct nfc_spool *s, const struct pool *p, long n, double *
 		size_t k = (size_t)i % POOL, len = p->off[k + 1] - p->off[k];
 
 		if (used + len > CHUNK) {
-			if (nfc_spool_append(s, chunk, used, recs) != NFC_OK)
+			if (nfc_spool_append(s, chunk, used, recs, pace) != NFC_OK)
 				return -1;
 			*bytes_in += (double)used;
 			used = 0;
@@ -94,16 +95,18 @@ static int write_all(struct nfc_spool *s, const struct pool *p, long n, double *
 		used += len;
 		recs++;
 	}
-	if (used && nfc_spool_append(s, chunk, used, recs) != NFC_OK)
+	if (used && nfc_spool_append(s, chunk, used, recs, pace) != NFC_OK)
 		return -1;
 	*bytes_in += (double)used;
 	return nfc_spool_sync(s);
 }
 
-static int run(const char *base, long n, int level, const struct pool *p)
+/* One run: `what` is a zstd level or "lz4". */
+static int run(const char *base, long n, const char *what, const struct pool *p)
 {
-	char dir[4096], err[512];
-	struct nfc_spool_cfg cfg = { dir, 0, 0, level };
+	enum nfc_spool_pace pace = strcmp(what, "lz4") ? NFC_SPOOL_COMPACT : NFC_SPOOL_FAST;
+	char dir[4096], err[512], name[32];
+	struct nfc_spool_cfg cfg = { dir, 0, 0, pace == NFC_SPOOL_FAST ? 0 : atoi(what) };
 	struct nfc_spool *s;
 	struct nfc_spool_stats st;
 	double t0, c0, tw, cw, td, cd, in = 0;
@@ -113,14 +116,20 @@ static int run(const char *base, long n, int level, const struct pool *p)
 	long drained = 0;
 	int rc;
 
-	snprintf(dir, sizeof(dir), "%s/level-%d", base, level);
+	if (pace == NFC_SPOOL_FAST)
+		snprintf(name, sizeof(name), "lz4");
+	else
+		snprintf(name, sizeof(name), "level %d", cfg.level);
+	snprintf(dir, sizeof(dir), "%s/%s", base, pace == NFC_SPOOL_FAST ? "lz4" : name);
+	for (char *c = strchr(dir + strlen(base), ' '); c; c = strchr(c, ' '))
+		*c = '-';
 	if (nfc_spool_open(&s, &cfg, err, sizeof(err)) != NFC_OK || err[0]) {
 		fprintf(stderr, "nfc-spool-bench: %s: %s\n", dir, err[0] ? err : "cannot open");
 		return -1;
 	}
 	t0 = now(CLOCK_MONOTONIC);
 	c0 = now(CLOCK_PROCESS_CPUTIME_ID);
-	if (write_all(s, p, n, &in) < 0) {
+	if (write_all(s, pace, p, n, &in) < 0) {
 		perror("nfc-spool-bench: append");
 		return -1;
 	}
@@ -140,7 +149,7 @@ static int run(const char *base, long n, int level, const struct pool *p)
 		fprintf(stderr, "nfc-spool-bench: drained %ld of %ld records\n", drained, n);
 		return -1;
 	}
-	printf("level %d: %ld records, %.0f bytes of JSON per record, %llu chunks\n", level, n, in / (double)n,
+	printf("%s: %ld records, %.0f bytes of JSON per record, %llu chunks\n", name, n, in / (double)n,
 	       (unsigned long long)st.chunks);
 	printf("  write: %.2f s (%.2f s CPU), %.0f MB/s of JSON, %.2f M records/s (%.2f M/s per CPU second)\n",
 	       tw, cw, in / tw / 1e6, (double)n / tw / 1e6, (double)n / cw / 1e6);
@@ -155,11 +164,11 @@ static int run(const char *base, long n, int level, const struct pool *p)
 int main(int argc, char **argv)
 {
 	static struct pool p;
-	static const int def_levels[] = { 1, 3 };
+	static const char *const def_runs[] = { "1", "3", "lz4" };
 	long n = argc > 2 ? atol(argv[2]) : 3000000;
 
 	if (argc < 2 || n <= 0) {
-		fprintf(stderr, "usage: nfc-spool-bench DIR [RECORDS [LEVEL...]]\n");
+		fprintf(stderr, "usage: nfc-spool-bench DIR [RECORDS [LEVEL|lz4...]]\n");
 		return 2;
 	}
 	if (make_pool(&p) < 0) {
@@ -169,12 +178,12 @@ int main(int argc, char **argv)
 	mkdir(argv[1], 0700);
 	if (argc > 3) {
 		for (int i = 3; i < argc; i++)
-			if (run(argv[1], n, atoi(argv[i]), &p) < 0)
+			if (run(argv[1], n, argv[i], &p) < 0)
 				return 1;
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(def_levels) / sizeof(def_levels[0]); i++)
-		if (run(argv[1], n, def_levels[i], &p) < 0)
+	for (size_t i = 0; i < sizeof(def_runs) / sizeof(def_runs[0]); i++)
+		if (run(argv[1], n, def_runs[i], &p) < 0)
 			return 1;
 	nfc_buf_free(&p.json);
 	return 0;

@@ -186,15 +186,19 @@ static size_t records_after(const struct nfc_chunk *c, size_t from)
 }
 
 /* Append bytes of `records` records to the spool (lock held, released for
- * the disk I/O: the chunk is the output thread's alone). */
+ * the disk I/O: the chunk is the output thread's alone). Compressed for
+ * size, or for speed when the output thread has fallen behind the inputs
+ * (an eighth of queue_records waiting: compression is most of its work
+ * while it spools) and at shutdown (drain_timeout bounds the time). */
 static int spill(struct nfc_ctx *out, const char *p, size_t len, size_t records)
 {
 	struct nfc_outq *q = out->q;
+	enum nfc_spool_pace pace = q->draining || q->records > q->max_records / 8 ? NFC_SPOOL_FAST : NFC_SPOOL_COMPACT;
 	struct timespec now;
 	int rc, e;
 
 	pthread_mutex_unlock(&q->lock);
-	rc = nfc_spool_append(q->spool, p, len, (uint32_t)records);
+	rc = nfc_spool_append(q->spool, p, len, (uint32_t)records, pace);
 	e = errno;
 	pthread_mutex_lock(&q->lock);
 	if (rc == NFC_OK) {

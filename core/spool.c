@@ -18,10 +18,11 @@
  * Segment (integers little-endian):
  *   header, 16 bytes: "NFCSPOOL" | u32 format (1) | u32 flags (0)
  *   frames, back to back, one per appended chunk:
- *     24-byte header: 89 'N' 'F' 'R' | u32 payload length | u32 chunk length |
+ *     24-byte header: 89 'N' 'F' 'R' or 89 'N' 'F' 'L' | u32 payload length | u32 chunk length |
  *                     u32 records | u32 CRC-32C of the payload | u32 CRC-32C of the 20 bytes before
- *     payload: the chunk compressed as one zstd frame
- *   Chunk length 1..64 MiB (NFC_SPOOL_MAX_CHUNK), payload length 1..ZSTD_COMPRESSBOUND(chunk).
+ *     payload: the chunk compressed as one zstd frame (NFR) or one LZ4 block (NFL)
+ *   Chunk length 1..64 MiB (NFC_SPOOL_MAX_CHUNK), payload length 1 to the codec's bound
+ *   (ZSTD_COMPRESSBOUND, LZ4_COMPRESSBOUND of the chunk length).
  *
  * Cursor, 36 bytes: "NFCSPCUR" | u32 format (1) | u32 0 | u64 segment | u64 offset |
  *   u32 CRC-32C of the 32 bytes before. Every frame ending at or before
@@ -239,22 +240,37 @@ static int make_room(struct nfc_spool *s, size_t fsz)
 	return seg_create(s);
 }
 
-int nfc_spool_append(struct nfc_spool *s, const void *p, size_t len, uint32_t records)
+/* Compress len bytes of p into fbuf after the frame header: the payload's
+ * length, 0 when the codec failed (it cannot with a bound-sized buffer but
+ * for a lack of memory). */
+static size_t compress(struct nfc_spool *s, enum codec codec, const void *p, size_t len)
 {
+	size_t bound = codec == CODEC_LZ4 ? (size_t)LZ4_COMPRESSBOUND(len) : ZSTD_compressBound(len), n;
+
+	if (spool_grow(&s->fbuf, &s->fcap, FRAME_HDR + bound) < 0)
+		return 0;
+	if (codec == CODEC_LZ4)
+		return (size_t)LZ4_compress_default(p, (char *)s->fbuf + FRAME_HDR, (int)len, (int)bound);
+	n = ZSTD_compress2(s->cctx, s->fbuf + FRAME_HDR, bound, p, len);
+	return ZSTD_isError(n) ? 0 : n;
+}
+
+int nfc_spool_append(struct nfc_spool *s, const void *p, size_t len, uint32_t records, enum nfc_spool_pace pace)
+{
+	enum codec codec = pace == NFC_SPOOL_FAST ? CODEC_LZ4 : CODEC_ZSTD;
 	struct seg *w;
 	size_t clen, fsz;
 	int rc, e;
 
 	if (!len || len > NFC_SPOOL_MAX_CHUNK)
 		return NFC_EINVAL;
-	if (spool_grow(&s->fbuf, &s->fcap, FRAME_HDR + ZSTD_compressBound(len)) < 0)
-		return NFC_ENOMEM;
-	clen = ZSTD_compress2(s->cctx, s->fbuf + FRAME_HDR, s->fcap - FRAME_HDR, p, len);
-	if (ZSTD_isError(clen)) {
-		errno = ENOMEM; /* the only way it fails with a bound-sized buffer */
+	clen = compress(s, codec, p, len);
+	if (!clen) {
+		errno = ENOMEM;
 		return NFC_ERROR;
 	}
-	spool_frame_header(s->fbuf, (uint32_t)clen, (uint32_t)len, records, nfc_crc32c(0, s->fbuf + FRAME_HDR, clen));
+	spool_frame_header(s->fbuf, codec, (uint32_t)clen, (uint32_t)len, records,
+	                   nfc_crc32c(0, s->fbuf + FRAME_HDR, clen));
 	fsz = FRAME_HDR + clen;
 	rc = make_room(s, fsz);
 	if (rc < 0)

@@ -86,9 +86,9 @@ int spool_seg_parse_name(const char *name, uint64_t *seq)
 	return 1;
 }
 
-void spool_frame_header(uint8_t *b, uint32_t clen, uint32_t ulen, uint32_t records, uint32_t crc)
+void spool_frame_header(uint8_t *b, enum codec codec, uint32_t clen, uint32_t ulen, uint32_t records, uint32_t crc)
 {
-	memcpy(b, FRAME_MAGIC, 4);
+	memcpy(b, codec == CODEC_LZ4 ? FRAME_MAGIC_LZ4 : FRAME_MAGIC, 4);
 	put32(b + 4, clen);
 	put32(b + 8, ulen);
 	put32(b + 12, records);
@@ -99,14 +99,20 @@ void spool_frame_header(uint8_t *b, uint32_t clen, uint32_t ulen, uint32_t recor
 /* 1 when b holds a valid frame header (magic, CRC, lengths in bounds). */
 int spool_frame_parse(const uint8_t *b, struct frame *f)
 {
-	if (memcmp(b, FRAME_MAGIC, 4) || get32(b + 20) != nfc_crc32c(0, b, 20))
+	if (!memcmp(b, FRAME_MAGIC, 4))
+		f->codec = CODEC_ZSTD;
+	else if (!memcmp(b, FRAME_MAGIC_LZ4, 4))
+		f->codec = CODEC_LZ4;
+	else
+		return 0;
+	if (get32(b + 20) != nfc_crc32c(0, b, 20))
 		return 0;
 	f->clen = get32(b + 4);
 	f->ulen = get32(b + 8);
 	f->records = get32(b + 12);
 	f->crc = get32(b + 16);
 	return f->ulen > 0 && f->ulen <= NFC_SPOOL_MAX_CHUNK && f->clen > 0 &&
-	       f->clen <= ZSTD_COMPRESSBOUND(f->ulen);
+	       f->clen <= (f->codec == CODEC_LZ4 ? (uint32_t)LZ4_COMPRESSBOUND(f->ulen) : ZSTD_COMPRESSBOUND(f->ulen));
 }
 
 /* The frame at `off` of a segment whose bytes end at `end`: 1 when its
@@ -172,13 +178,16 @@ int spool_payload_read(struct nfc_spool *s, int fd, uint64_t off, const struct f
 }
 
 /* Decompress the payload in fbuf into dbuf: 1, 0 when it is not a zstd
- * frame of exactly f->ulen bytes, negative on an error. */
+ * frame (or an LZ4 block) of exactly f->ulen bytes, negative on an error. */
 int spool_payload_decompress(struct nfc_spool *s, const struct frame *f)
 {
 	size_t n;
 
 	if (spool_grow(&s->dbuf, &s->dcap, f->ulen) < 0)
 		return NFC_ENOMEM;
+	if (f->codec == CODEC_LZ4)
+		return LZ4_decompress_safe((const char *)s->fbuf, (char *)s->dbuf, (int)f->clen, (int)f->ulen) ==
+		       (int)f->ulen;
 	n = ZSTD_decompressDCtx(s->dctx, s->dbuf, f->ulen, s->fbuf, f->clen);
 	return !ZSTD_isError(n) && n == f->ulen;
 }

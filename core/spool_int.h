@@ -9,13 +9,17 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include <lz4.h>
 #include <zstd.h>
 
 #include "spool.h"
 
 #define SEG_MAGIC "NFCSPOOL"
 #define CUR_MAGIC "NFCSPCUR"
-#define FRAME_MAGIC "\x89NFR"
+/* A frame's magic names its payload's codec; both start with the byte the
+ * resync looks for. */
+#define FRAME_MAGIC "\x89NFR"     /* a zstd frame */
+#define FRAME_MAGIC_LZ4 "\x89NFL" /* an LZ4 block */
 #define FORMAT 1
 #define SEG_HDR 16
 #define FRAME_HDR 24
@@ -27,8 +31,11 @@
 #define SCAN_BLOCK 65536
 #define CURSOR_MS 1000
 
+enum codec { CODEC_ZSTD, CODEC_LZ4 };
+
 struct frame {
 	uint32_t clen, ulen, records, crc;
+	enum codec codec;
 };
 
 struct seg {
@@ -122,7 +129,7 @@ ssize_t spool_pread_all(int fd, void *p, size_t n, uint64_t off);
 int spool_pwrite_all(int fd, const void *p, size_t n, uint64_t off);
 void spool_seg_name(char out[SEG_NAME_LEN + 1], uint64_t seq);
 int spool_seg_parse_name(const char *name, uint64_t *seq);
-void spool_frame_header(uint8_t *b, uint32_t clen, uint32_t ulen, uint32_t records, uint32_t crc);
+void spool_frame_header(uint8_t *b, enum codec codec, uint32_t clen, uint32_t ulen, uint32_t records, uint32_t crc);
 int spool_frame_parse(const uint8_t *b, struct frame *f);
 int spool_frame_at(int fd, uint64_t off, uint64_t end, struct frame *f);
 int spool_resync(struct nfc_spool *s, int fd, uint64_t from, uint64_t end, uint64_t *next);

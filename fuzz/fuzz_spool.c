@@ -67,7 +67,8 @@ static void write_seeds(const char *out)
 		for (int i = 0; i < 4; i++) {
 			for (size_t k = 0; k < sizeof(chunk); k++)
 				chunk[k] = seed == 1 ? (char)(k * 2654435761u >> 13) : "{\"a\":1}\n"[k % 8];
-			nfc_spool_append(s, chunk, 200 + 1000 * (size_t)i, (uint32_t)i + 1);
+			nfc_spool_append(s, chunk, 200 + 1000 * (size_t)i, (uint32_t)i + 1,
+			                 i % 2 ? NFC_SPOOL_FAST : NFC_SPOOL_COMPACT);
 		}
 		nfc_spool_close(s);
 		snprintf(from, sizeof(from), "%s/" SEG, tmp);
@@ -122,7 +123,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (nfc_spool_open(&s, &cfg, err, sizeof(err)) != NFC_OK)
 		return 0;
 	drain(s);
-	nfc_spool_append(s, size ? (const void *)data : "x", size ? size : 1, 1);
+	nfc_spool_append(s, size ? (const void *)data : "x", size ? size : 1, 1,
+	                 size % 2 ? NFC_SPOOL_FAST : NFC_SPOOL_COMPACT);
 	drain(s);
 	nfc_spool_close(s);
 	return 0;

@@ -29,8 +29,8 @@ WORK=${FUZZ_WORK:-$SRC/fuzz/work}
 CC=${CC:-clang}
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 CFLAGS="-g -O1 -D_GNU_SOURCE -pthread -I$SRC/include -I$SRC/core -DNFC_PLUGIN_DIR=\"/nonexistent\" \
--DNFC_SYSCONF_DIR=\"/nonexistent\" -DNFC_STATE_DIR=\"/nonexistent\" -DPACKAGE_VERSION=\"fuzz\" $(pkg-config --cflags libconfig openssl libzstd libmicrohttpd)"
-LIBS="$(pkg-config --libs libconfig openssl libzstd libmicrohttpd) -ldl -pthread"
+-DNFC_SYSCONF_DIR=\"/nonexistent\" -DNFC_STATE_DIR=\"/nonexistent\" -DPACKAGE_VERSION=\"fuzz\" $(pkg-config --cflags libconfig openssl libzstd liblz4 libmicrohttpd)"
+LIBS="$(pkg-config --libs libconfig openssl libzstd liblz4 libmicrohttpd) -ldl -pthread"
 
 mkdir -p "$WORK/plugins" "$WORK/corpus" "$WORK/crashes"
 

@@ -1,10 +1,10 @@
 #!/bin/sh
 # Install the Debian packages netflow-concentrator needs, only when missing.
-#   scripts/deps.sh build   compiler, autotools, OpenSSL, libconfig, zstd, CUnit, libpcap
+#   scripts/deps.sh build   compiler, autotools, OpenSSL, libconfig, zstd, lz4, CUnit, libpcap
 #   scripts/deps.sh test    the above, plus the real peers the tests use
 #   scripts/deps.sh image   what scripts/image-test.sh needs (podman without a Docker engine)
 set -e
-build="build-essential autoconf automake libtool pkg-config libssl-dev libconfig-dev libcunit1-dev libpcap-dev libcurl4-openssl-dev zlib1g-dev libzstd-dev libmicrohttpd-dev"
+build="build-essential autoconf automake libtool pkg-config libssl-dev libconfig-dev libcunit1-dev libpcap-dev libcurl4-openssl-dev zlib1g-dev libzstd-dev liblz4-dev libmicrohttpd-dev"
 test="$build softflowd fprobe pmacct tshark tcpdump rsyslog rsyslog-openssl openssl python3 iproute2 util-linux procps clang libclang-rt-14-dev git logrotate nftables conntrack groff-base systemd python3-prometheus-client"
 case "${1:-build}" in
 build) want=$build ;;

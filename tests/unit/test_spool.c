@@ -3,7 +3,7 @@
  * duplicates bounded by the lazy cursor); torn tails, corrupt frames,
  * foreign files and a bad cursor are reported and survived; max_bytes, file
  * modes, an I/O error in the middle of an append, segment roll and deletion;
- * crafted lengths are never allocated. */
+ * crafted lengths are never allocated; both codecs (zstd, LZ4). */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -109,7 +109,8 @@ static struct nfc_spool *sp_open(uint64_t max, size_t seg)
 static int append(struct nfc_spool *s, uint32_t id, size_t len, int random)
 {
 	fill(id, len, random);
-	return nfc_spool_append(s, chunk, len, id % 1000 + 1);
+	/* both codecs, interleaved */
+	return nfc_spool_append(s, chunk, len, id % 1000 + 1, id % 3 == 1 ? NFC_SPOOL_FAST : NFC_SPOOL_COMPACT);
 }
 
 /* Peek and consume one chunk: its id, -1 when empty, -2 when its bytes or
@@ -314,6 +315,41 @@ static void test_round_trip(void)
 	CU_ASSERT_EQUAL(count_segments(), 0);
 }
 
+/* Each frame's magic names its codec: ids 1, 4, 7... are appended for
+ * speed (LZ4), the others for size (zstd); text compresses, and zstd
+ * smaller; both come back byte for byte after a reopen. */
+static void test_codecs(void)
+{
+	static const char *const magic[2] = { "\x89NFR", "\x89NFL" };
+	struct nfc_spool *s;
+	off_t off[8];
+	uint8_t h[4];
+	int fd;
+
+	fresh();
+	s = sp_open(0, 0);
+	for (uint32_t i = 0; i < 6; i++)
+		CU_ASSERT_EQUAL_FATAL(append(s, i, 30000, 0), NFC_OK);
+	CU_ASSERT_EQUAL(nfc_spool_close(s), NFC_OK);
+	CU_ASSERT_FATAL(frames(seg_path(1), off, 8) == 6);
+	fd = open(seg_path(1), O_RDONLY);
+	CU_ASSERT_FATAL(fd >= 0);
+	off[6] = file_size(seg_path(1));
+	for (int i = 0; i < 6; i++) {
+		CU_ASSERT_EQUAL(pread(fd, h, 4, off[i]), 4);
+		CU_ASSERT(memcmp(h, magic[i % 3 == 1], 4) == 0);
+		CU_ASSERT(off[i + 1] - off[i] < 30000 / 4);
+	}
+	/* LZ4 (frame 1) larger than zstd (frames 0 and 2) */
+	CU_ASSERT(off[2] - off[1] > off[1] - off[0] && off[2] - off[1] > off[3] - off[2]);
+	close(fd);
+	s = sp_open(0, 0);
+	for (long i = 0; i < 6; i++)
+		CU_ASSERT_EQUAL(take(s, 0), i);
+	CU_ASSERT_EQUAL(take(s, 0), -1);
+	CU_ASSERT_EQUAL(nfc_spool_close(s), NFC_OK);
+}
+
 static void test_bad_arguments(void)
 {
 	struct nfc_spool_cfg cfg = { NULL, 0, 0, 0 };
@@ -326,8 +362,8 @@ static void test_bad_arguments(void)
 	CU_ASSERT_EQUAL(nfc_spool_open(&s, &cfg, err, sizeof(err)), NFC_EINVAL);
 	CU_ASSERT(strstr(err, "level") != NULL);
 	s = sp_open(0, 0);
-	CU_ASSERT_EQUAL(nfc_spool_append(s, chunk, 0, 1), NFC_EINVAL);
-	CU_ASSERT_EQUAL(nfc_spool_append(s, chunk, NFC_SPOOL_MAX_CHUNK + 1, 1), NFC_EINVAL);
+	CU_ASSERT_EQUAL(nfc_spool_append(s, chunk, 0, 1, NFC_SPOOL_COMPACT), NFC_EINVAL);
+	CU_ASSERT_EQUAL(nfc_spool_append(s, chunk, NFC_SPOOL_MAX_CHUNK + 1, 1, NFC_SPOOL_FAST), NFC_EINVAL);
 	/* a second opener of the same directory is refused */
 	{
 		struct nfc_spool *t = NULL;
@@ -841,6 +877,7 @@ int main(void)
 	static const struct nfc_test tests[] = {
 		{ "CRC-32C check values", test_crc32c },
 		{ "round trip: order, bytes, record counts", test_round_trip },
+		{ "zstd and LZ4 frames, named by their magic", test_codecs },
 		{ "bad arguments, a second opener", test_bad_arguments },
 		{ "reopen continues where consuming left off", test_reopen },
 		{ "crash: nothing lost, duplicates within the lazy cursor", test_crash_lazy_cursor },
