@@ -83,7 +83,7 @@ static void spool_open(struct nfc_ctx *out, struct nfc_outq *q, const struct nfc
 	nfc_spool_stats(q->spool, &st);
 	if (err[0])
 		nfc_log(out, st.corrupt_frames || st.torn_tails || st.foreign_files ? NFC_LOG_WARN : NFC_LOG_INFO,
-		        "spool %s: %s", dir, err);
+		        "%s", err); /* "spool DIR: N chunk(s), ..." */
 	if (st.chunks) {
 		q->spooling = 1;
 		nfc_log(out, NFC_LOG_INFO, "%llu records in the spool from before are delivered first",
