@@ -4,7 +4,8 @@
  * order (failed ones are offered again), a permanent failure drops and
  * counts, and at shutdown what is not settled is counted lost. In every
  * case each record's bytes reach the mock exactly once in order (or are
- * counted), and delivered + counted losses = records pushed. */
+ * counted), and delivered + counted losses = records pushed. With the
+ * destination away, a live input waits while the output thread spools. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,7 @@
 #include "outq.h"
 
 /* What the mock does on each send(). */
-enum mode { M_ALL, M_PARTIAL, M_RETRY, M_PENDING, M_FATAL, M_PENDING_NEVER, M_SETTLE_INSIDE };
+enum mode { M_ALL, M_PARTIAL, M_RETRY, M_PENDING, M_FATAL, M_PENDING_NEVER, M_SETTLE_INSIDE, M_DOWN };
 
 static struct {
 	pthread_mutex_t lock;
@@ -84,6 +85,10 @@ static int mock_send(void *inst, const char *p, size_t len, uint64_t off, size_t
 		} else {
 			*consumed = len;
 		}
+		break;
+	case M_DOWN: /* the destination is away: nothing taken, ever */
+		*consumed = 0;
+		rc = NFC_RETRY;
 		break;
 	case M_FATAL:
 		if (M.calls == M.fatal_at_call) {
@@ -165,9 +170,8 @@ static void *settler(void *arg)
 
 static struct nfc_loaded_plugin lp;
 
-static struct nfc_ctx *mock_output(void)
+static struct nfc_ctx *mock_output_cfg(const struct nfc_outq_cfg *cfg)
 {
-	struct nfc_outq_cfg cfg = { 1u << 20, 512u << 20, 3000 };
 	struct nfc_ctx *ctx;
 
 	memset(&lp, 0, sizeof(lp));
@@ -181,10 +185,17 @@ static struct nfc_ctx *mock_output(void)
 	lp.d.output = &lp.out_ops;
 	ctx = nfc_ctx_new("mock", &lp);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
-	CU_ASSERT_EQUAL_FATAL(nfc_output_prepare(ctx, &cfg), NFC_OK);
+	CU_ASSERT_EQUAL_FATAL(nfc_output_prepare(ctx, cfg), NFC_OK);
 	CU_ASSERT_EQUAL_FATAL(nfc_output_start(ctx), NFC_OK);
 	M.ctx = ctx;
 	return ctx;
+}
+
+static struct nfc_ctx *mock_output(void)
+{
+	struct nfc_outq_cfg cfg = { 1u << 20, 512u << 20, 3000, NULL, 0 };
+
+	return mock_output_cfg(&cfg);
 }
 
 static void reset(enum mode mode)
@@ -371,6 +382,31 @@ static void test_fatal_counts(void)
 	nfc_ctx_free(ctx);
 }
 
+/* The destination away, a spool under it and a small queue: a live input
+ * (this thread, not a throttled worker) that finds the queue full waits for
+ * the output thread, which keeps consuming into its window and then the
+ * spool; nothing is dropped, and at shutdown everything is on disk. */
+static void test_spool_backpressure(void)
+{
+	char dir[] = "/tmp/nfc-deliver-test.XXXXXX", cmd[64];
+	struct nfc_outq_cfg cfg = { 2000, 512u << 20, 3000, dir, 1u << 30 };
+	struct nfc_ctx *ctx;
+	const size_t total = 300000; /* 19 MB encoded: past the 8 MiB window */
+
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	reset(M_DOWN);
+	ctx = mock_output_cfg(&cfg);
+	push(ctx, total / 100, 100);
+	finish(ctx);
+	CU_ASSERT_EQUAL(counter(ctx, NFC_C_OUT_OVERFLOW), 0);
+	CU_ASSERT_EQUAL(counter(ctx, NFC_C_OUT_SPOOLED), total);
+	CU_ASSERT_EQUAL(counter(ctx, NFC_C_OUT_RECORDS), 0);
+	CU_ASSERT_EQUAL(counter(ctx, NFC_C_OUT_SHUTDOWN_LOST), 0);
+	nfc_ctx_free(ctx);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
 static void test_shutdown_unsettled(void)
 {
 	struct nfc_ctx *ctx;
@@ -408,6 +444,7 @@ int main(void)
 		{ "a settlement that overtakes send()'s answer", test_settle_inside_send },
 		{ "a permanent failure drops and counts", test_fatal_counts },
 		{ "unsettled at the drain deadline: counted lost", test_shutdown_unsettled },
+		{ "destination away: a full queue waits for the spool, drops nothing", test_spool_backpressure },
 		{ NULL, NULL }
 	};
 
