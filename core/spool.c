@@ -240,15 +240,13 @@ static int make_room(struct nfc_spool *s, size_t fsz)
 	return seg_create(s);
 }
 
-/* Compress len bytes of p into fbuf after the frame header: the payload's
- * length, 0 when the codec failed (it cannot with a bound-sized buffer but
- * for a lack of memory). */
+/* Compress len bytes of p into fbuf (grown to hold the codec's bound)
+ * after the frame header: the payload's length, 0 when the codec failed
+ * (with a bound-sized buffer only for a lack of memory). */
 static size_t compress(struct nfc_spool *s, enum codec codec, const void *p, size_t len)
 {
 	size_t bound = codec == CODEC_LZ4 ? (size_t)LZ4_COMPRESSBOUND(len) : ZSTD_compressBound(len), n;
 
-	if (spool_grow(&s->fbuf, &s->fcap, FRAME_HDR + bound) < 0)
-		return 0;
 	if (codec == CODEC_LZ4)
 		return (size_t)LZ4_compress_default(p, (char *)s->fbuf + FRAME_HDR, (int)len, (int)bound);
 	n = ZSTD_compress2(s->cctx, s->fbuf + FRAME_HDR, bound, p, len);
@@ -264,6 +262,12 @@ int nfc_spool_append(struct nfc_spool *s, const void *p, size_t len, uint32_t re
 
 	if (!len || len > NFC_SPOOL_MAX_CHUNK)
 		return NFC_EINVAL;
+	/* room for the larger of the codecs' bounds: the buffer is kept across
+	 * appends, whichever codec the next one uses */
+	fsz = ZSTD_compressBound(len) > (size_t)LZ4_COMPRESSBOUND(len) ? ZSTD_compressBound(len)
+	                                                              : (size_t)LZ4_COMPRESSBOUND(len);
+	if (spool_grow(&s->fbuf, &s->fcap, FRAME_HDR + fsz) < 0)
+		return NFC_ENOMEM;
 	clen = compress(s, codec, p, len);
 	if (!clen) {
 		errno = ENOMEM;
